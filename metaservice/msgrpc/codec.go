@@ -14,9 +14,16 @@ type Codec struct{}
 // Name implements encoding.Codec.
 func (Codec) Name() string { return "msgpack" }
 
-// Marshal implements encoding.Codec.
-func (Codec) Marshal(v any) ([]byte, error) {
-	b, err := msgpack.Marshal(v)
+// Marshal implements encoding.Codec. msgpack panics on some kinds (uintptr
+// fields such as syscall.Errno); that is turned into an error so a bad
+// response type fails one call instead of the server.
+func (Codec) Marshal(v any) (b []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("msgpack encode %T: %v", v, r)
+		}
+	}()
+	b, err = msgpack.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("msgpack encode %T: %w", v, err)
 	}

@@ -49,8 +49,13 @@ func Listen(addr string) (net.Listener, error) {
 			c.Close()
 			return nil, fmt.Errorf("listen %s: another process is serving on it", addr)
 		}
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("listen %s: remove stale socket: %w", addr, err)
+		if fi, err := os.Lstat(path); err == nil {
+			if fi.Mode()&os.ModeSocket == 0 {
+				return nil, fmt.Errorf("listen %s: %s exists and is not a socket", addr, path)
+			}
+			if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("listen %s: remove stale socket: %w", addr, err)
+			}
 		}
 		l, err := net.Listen("unix", path)
 		if err != nil {

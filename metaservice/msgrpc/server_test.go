@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -82,12 +83,17 @@ func testDesc() *grpc.ServiceDesc {
 type server struct {
 	addr string
 	srv  *grpc.Server
-	done chan error
+	done chan error // receives Serve's result
+	once sync.Once
 }
 
+// Stop closes the listener and every connection, and waits for Serve to
+// return. It may be called more than once.
 func (s *server) Stop() {
-	s.srv.Stop()
-	<-s.done
+	s.once.Do(func() {
+		s.srv.Stop()
+		<-s.done
+	})
 }
 
 // startServer serves the test service on addr ("unix:/path" or
@@ -102,13 +108,7 @@ func startServer(t *testing.T, addr string) *server {
 	s := &server{addr: addr, srv: grpc.NewServer(msgrpc.ServerOptions(nil)...), done: make(chan error, 1)}
 	s.srv.RegisterService(testDesc(), nil)
 	go func() { s.done <- s.srv.Serve(l) }()
-	t.Cleanup(func() {
-		s.srv.Stop()
-		select {
-		case <-s.done:
-		default:
-		}
-	})
+	t.Cleanup(s.Stop)
 	return s
 }
 

@@ -2,6 +2,8 @@ package msgrpc
 
 import (
 	"context"
+	"fmt"
+	"syscall"
 
 	"google.golang.org/grpc"
 )
@@ -14,7 +16,7 @@ func Method[Req, Resp any](name string, h func(ctx context.Context, req *Req) (*
 		Handler: func(srv any, ctx context.Context, dec func(any) error, icpt grpc.UnaryServerInterceptor) (any, error) {
 			req := new(Req)
 			if err := dec(req); err != nil {
-				return nil, err // already an InvalidArgument status from grpc
+				return nil, toStatus(fmt.Errorf("malformed %s request: %v: %w", name, err, syscall.EINVAL))
 			}
 			call := func(ctx context.Context, r any) (any, error) {
 				resp, err := h(ctx, r.(*Req))

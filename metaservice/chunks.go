@@ -1,0 +1,246 @@
+package metaservice
+
+import (
+	"context"
+	"fmt"
+	"syscall"
+	"time"
+)
+
+// ChunkSize is the size of a file's chunks.
+const ChunkSize = 64 << 20
+
+// chunkCount is how many chunks a file of size bytes spans.
+func chunkCount(size uint64) uint32 { return uint32((size + ChunkSize - 1) / ChunkSize) }
+
+// IndexedChunk is a chunk record with its index in the file.
+type IndexedChunk struct {
+	Index uint32
+	ChunkRecord
+}
+
+// Chunks returns the chunk records of ino with index in [from, to).
+// Indexes with no record are holes.
+func (s *Service) Chunks(ctx context.Context, ino Ino, from, to uint32) ([]IndexedChunk, error) {
+	var out []IndexedChunk
+	err := s.view(ctx, func(t *tx) error {
+		out = out[:0]
+		start, _ := chunkRange(ino, from)
+		end := chunkKey(ino, to)
+		var derr error
+		err := t.Scan(start, end, 0, func(k, v []byte) bool {
+			c := IndexedChunk{Index: chunkIndexOf(k)}
+			derr = decode(k, v, &c.ChunkRecord)
+			out = append(out, c)
+			return derr == nil
+		})
+		if err != nil {
+			return err
+		}
+		return derr
+	})
+	return out, err
+}
+
+// AllocChunk returns the record of chunk index of ino, creating it with a
+// fresh id, and the write lease held by dataserver, if it has none.
+func (s *Service) AllocChunk(ctx context.Context, ino Ino, index uint32, dataserver string, lease time.Duration) (*ChunkRecord, error) {
+	id, err := s.newChunkID(ctx, ino.Shard())
+	if err != nil {
+		return nil, err
+	}
+	var out *ChunkRecord
+	err = s.update(ctx, func(t *tx) error {
+		a, err := t.attr(ino)
+		if err != nil {
+			return err
+		}
+		if a.Type() != syscall.S_IFREG {
+			return errnof(syscall.EINVAL, "chunks of inode %d of type %o", ino, a.Type())
+		}
+		if out, err = t.chunk(ino, index); err != nil || out != nil {
+			return err
+		}
+		out = &ChunkRecord{ID: id, Primary: dataserver, LeaseEpoch: 1,
+			LeaseExpiry: t.now + int64(lease), Replicas: []Replica{{Dataserver: dataserver}}}
+		t.mustSet(chunkKey(ino, index), encode(out))
+		return nil
+	})
+	return out, err
+}
+
+func (t *tx) chunk(ino Ino, index uint32) (*ChunkRecord, error) {
+	k := chunkKey(ino, index)
+	v, err := t.Get(k)
+	if err != nil || v == nil {
+		return nil, err
+	}
+	c := new(ChunkRecord)
+	return c, decode(k, v, c)
+}
+
+// AcquireLease gives dataserver the write lease of a chunk for dur. A
+// lease held by another dataserver that has not expired is EAGAIN naming
+// the holder. A change of holder bumps the epoch, which the dataservers
+// use to refuse writes under an older lease.
+func (s *Service) AcquireLease(ctx context.Context, ino Ino, index uint32, dataserver string, dur time.Duration) (*ChunkRecord, error) {
+	var out *ChunkRecord
+	err := s.update(ctx, func(t *tx) error {
+		c, err := t.chunk(ino, index)
+		if err != nil {
+			return err
+		}
+		if c == nil {
+			return errnof(syscall.ENOENT, "chunk %d of inode %d", index, ino)
+		}
+		if c.Primary != dataserver && c.Primary != "" && c.LeaseExpiry > t.now {
+			return errnof(syscall.EAGAIN, "chunk %s leased to %s until %s", c.ID, c.Primary,
+				time.Unix(0, c.LeaseExpiry).Format(time.RFC3339Nano))
+		}
+		if c.Primary != dataserver {
+			c.LeaseEpoch++
+			c.Primary = dataserver
+		}
+		c.LeaseExpiry = t.now + int64(dur)
+		t.mustSet(chunkKey(ino, index), encode(c))
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+// ChunkVersion reports a chunk version a dataserver holds after writes.
+type ChunkVersion struct {
+	_msgpack struct{} `msgpack:",as_array"`
+
+	Index      uint32
+	Version    uint64
+	Dataserver string
+}
+
+// CommitWrite records the effect of writes: the file grows to at least
+// size, mtime is set, the content generation moves on, and each chunk's
+// version (and the reporting dataserver's replica version) advances.
+// Clients call it at flush, fsync and close, and every few seconds while
+// writing, not per write.
+func (s *Service) CommitWrite(ctx context.Context, ino Ino, size uint64, mtime int64, chunks []ChunkVersion) (*Attr, error) {
+	var out *Attr
+	err := s.update(ctx, func(t *tx) error {
+		a, err := t.attr(ino)
+		if err != nil {
+			return err
+		}
+		if a.Type() != syscall.S_IFREG {
+			return errnof(syscall.EINVAL, "write to inode %d of type %o", ino, a.Type())
+		}
+		for _, cv := range chunks {
+			if err := t.advanceChunk(ino, cv); err != nil {
+				return err
+			}
+		}
+		if size > a.Size {
+			t.usageDelta(ino.Shard(), 0, int64(size-a.Size))
+			a.Size = size
+		}
+		a.Mtime, a.Ctime = mtime, t.now
+		a.Gen++
+		t.putAttr(a)
+		out = a
+		return nil
+	})
+	return out, err
+}
+
+func (t *tx) advanceChunk(ino Ino, cv ChunkVersion) error {
+	c, err := t.chunk(ino, cv.Index)
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		return errnof(syscall.ENOENT, "commit to unallocated chunk %d of inode %d", cv.Index, ino)
+	}
+	c.Version = max(c.Version, cv.Version)
+	found := false
+	for i := range c.Replicas {
+		if c.Replicas[i].Dataserver == cv.Dataserver {
+			c.Replicas[i].Version = max(c.Replicas[i].Version, cv.Version)
+			found = true
+		}
+	}
+	if !found {
+		c.Replicas = append(c.Replicas, Replica{Dataserver: cv.Dataserver, Version: cv.Version})
+	}
+	t.mustSet(chunkKey(ino, cv.Index), encode(c))
+	return nil
+}
+
+// releaseChunks deletes ino's chunk records from index from on and queues
+// the chunks for deletion on the dataservers that hold them.
+func (t *tx) releaseChunks(ino Ino, from uint32) (int, error) {
+	start, end := chunkRange(ino, from)
+	type rec struct {
+		key []byte
+		c   ChunkRecord
+	}
+	var recs []rec
+	var derr error
+	err := t.Scan(start, end, 0, func(k, v []byte) bool {
+		r := rec{key: append([]byte(nil), k...)}
+		derr = decode(k, v, &r.c)
+		recs = append(recs, r)
+		return derr == nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("release chunks of inode %d: %w", ino, err)
+	}
+	if derr != nil {
+		return 0, derr
+	}
+	for _, r := range recs {
+		t.mustDelete(r.key)
+		d := deletion{Chunk: r.c.ID, Queued: t.now}
+		for _, rep := range r.c.Replicas {
+			d.Replicas = append(d.Replicas, rep.Dataserver)
+		}
+		t.mustSet(deleteQueueKey(r.c.ID), encode(&d))
+	}
+	return len(recs), nil
+}
+
+// Deletion is a chunk the dataservers should delete.
+type Deletion struct {
+	Chunk    ChunkID
+	Replicas []string
+}
+
+// PendingDeletions returns up to limit queued chunk deletions.
+func (s *Service) PendingDeletions(ctx context.Context, limit int) ([]Deletion, error) {
+	var out []Deletion
+	err := s.view(ctx, func(t *tx) error {
+		out = out[:0]
+		start := []byte{tagGlobal, gDeleteQ}
+		var derr error
+		err := t.Scan(start, prefixEnd(start), limit, func(k, v []byte) bool {
+			var d deletion
+			derr = decode(k, v, &d)
+			out = append(out, Deletion{Chunk: d.Chunk, Replicas: d.Replicas})
+			return derr == nil
+		})
+		if err != nil {
+			return err
+		}
+		return derr
+	})
+	return out, err
+}
+
+// AckDeletions removes chunks from the deletion queue once every replica
+// has deleted them.
+func (s *Service) AckDeletions(ctx context.Context, chunks []ChunkID) error {
+	return s.update(ctx, func(t *tx) error {
+		for _, c := range chunks {
+			t.mustDelete(deleteQueueKey(c))
+		}
+		return nil
+	})
+}

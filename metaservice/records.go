@@ -1,0 +1,141 @@
+package metaservice
+
+import (
+	"fmt"
+	"syscall"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Attr is an inode's attribute record. Times are nanoseconds since the Unix
+// epoch. Mode holds the file type bits (syscall.S_IFMT) and the permission
+// bits.
+//
+// Invariants (checked by fsck):
+//   - Nlink of a directory is 2 + its number of subdirectories; of any other
+//     inode, the number of dentries naming it (0 only while it is an
+//     orphan: unlinked but still open).
+//   - Parent of a directory is the directory holding its one dentry (the
+//     root is its own parent). Parent of any other inode is the directory
+//     of one of its dentries; it is what policy resolution walks up from.
+type Attr struct {
+	_msgpack struct{} `msgpack:",as_array"`
+
+	Ino    Ino
+	Mode   uint32
+	Nlink  uint32
+	Uid    uint32
+	Gid    uint32
+	Rdev   uint32
+	Size   uint64
+	Atime  int64
+	Mtime  int64
+	Ctime  int64
+	Parent Ino
+	// Target is a symlink's target.
+	Target string
+	// Gen is bumped by each content change committed for the inode (write,
+	// truncate); clients compare it for close-to-open consistency.
+	Gen uint64
+	// HasACL says the inode has an access ACL xattr, so permission checks
+	// of the common ACL-less inode cost no extra read.
+	HasACL bool
+	// HasDefaultACL says a directory has a default ACL xattr, read by
+	// every create under it.
+	HasDefaultACL bool
+}
+
+// Type returns the S_IFMT bits of the mode.
+func (a *Attr) Type() uint32 { return a.Mode & syscall.S_IFMT }
+
+// IsDir reports whether the inode is a directory.
+func (a *Attr) IsDir() bool { return a.Type() == syscall.S_IFDIR }
+
+// Perm returns the permission bits including setuid, setgid and sticky.
+func (a *Attr) Perm() uint32 { return a.Mode & 07777 }
+
+// Dentry is the value of a directory entry: the child and its type, so
+// readdir needs no attribute reads.
+type Dentry struct {
+	_msgpack struct{} `msgpack:",as_array"`
+
+	Ino  Ino
+	Type uint32 // S_IFMT bits of the child
+}
+
+// Replica is one dataserver's copy of a chunk and the version it holds.
+type Replica struct {
+	_msgpack struct{} `msgpack:",as_array"`
+
+	Dataserver string
+	Version    uint64
+}
+
+// ChunkRecord describes the index-th chunk of a file.
+//
+// Invariants: Version is the latest committed version of the chunk; a
+// replica whose Version is lower is stale and must not serve reads or take
+// the lease. LeaseEpoch only grows.
+type ChunkRecord struct {
+	_msgpack struct{} `msgpack:",as_array"`
+
+	ID          ChunkID
+	Version     uint64
+	Primary     string // dataserver holding the write lease, if any
+	LeaseEpoch  uint64
+	LeaseExpiry int64 // unix nanoseconds
+	Replicas    []Replica
+}
+
+// ShardRecord registers a shard.
+type ShardRecord struct {
+	_msgpack struct{} `msgpack:",as_array"`
+
+	ID      ShardID
+	Root    Ino
+	Path    string // path of the root when the shard was made (informational)
+	Created int64
+	Site    string // site label its leaders should live in, if pinned
+}
+
+// usage is a shard's running totals, kept up to date in batches.
+type usage struct {
+	_msgpack struct{} `msgpack:",as_array"`
+
+	Inodes int64
+	Bytes  int64
+}
+
+// deletion is a queued chunk deletion: the chunk and where copies were.
+type deletion struct {
+	_msgpack struct{} `msgpack:",as_array"`
+
+	Chunk    ChunkID
+	Replicas []string
+	Queued   int64
+}
+
+// sessionRecord is a client's session.
+type sessionRecord struct {
+	_msgpack struct{} `msgpack:",as_array"`
+
+	ID      uint64
+	Info    SessionInfo
+	Expires int64 // unix nanoseconds
+}
+
+func encode(v any) []byte {
+	b, err := msgpack.Marshal(v)
+	if err != nil {
+		// Only our own fixed record types are encoded; failure is a bug.
+		panic(fmt.Sprintf("encode %T: %v", v, err))
+	}
+	return b
+}
+
+func decode(key, b []byte, v any) error {
+	if err := msgpack.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("corrupt record at key %q: %w", key, err)
+	}
+	return nil
+}

@@ -1,0 +1,196 @@
+package metaservice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/lis-fs/lis/metaservice/kv"
+)
+
+// Options configure a Service.
+type Options struct {
+	// Capacity is the volume size statfs reports; 0 means 1 PiB.
+	Capacity uint64
+	// SessionTimeout is how long a session lives without a heartbeat.
+	SessionTimeout time.Duration
+	// ReapInterval is how often dead sessions are looked for.
+	ReapInterval time.Duration
+	// UsageFlushInterval is how often usage deltas are written.
+	UsageFlushInterval time.Duration
+	// PolicyCacheTTL bounds how long a resolved policy is trusted when
+	// another metaservice process may have changed it.
+	PolicyCacheTTL time.Duration
+	// Logger receives the service's structured logs.
+	Logger *slog.Logger
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+func (o *Options) setDefaults() {
+	if o.Capacity == 0 {
+		o.Capacity = 1 << 50
+	}
+	if o.SessionTimeout == 0 {
+		o.SessionTimeout = 60 * time.Second
+	}
+	if o.ReapInterval == 0 {
+		o.ReapInterval = 10 * time.Second
+	}
+	if o.UsageFlushInterval == 0 {
+		o.UsageFlushInterval = time.Second
+	}
+	if o.PolicyCacheTTL == 0 {
+		o.PolicyCacheTTL = time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Service is the metaservice core: every namespace transaction, chunk
+// records, sessions, locks and policies, on top of a kv.Engine. It does no
+// network I/O itself; the rpc package serves it.
+//
+// Service is safe for concurrent use. Background work (session reaping,
+// usage flushing) runs in goroutines owned by the Service and stopped by
+// Close.
+type Service struct {
+	kv   kv.Engine
+	opts Options
+	log  *slog.Logger
+
+	ids      *idAllocator
+	usage    *usageTracker
+	policies *policyCache
+	locks    *lockWaiters
+
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+}
+
+// Open starts a Service on engine, formatting the volume if it is empty.
+func Open(ctx context.Context, engine kv.Engine, opts Options) (*Service, error) {
+	opts.setDefaults()
+	s := &Service{kv: engine, opts: opts, log: opts.Logger}
+	s.ids = newIDAllocator(s)
+	s.usage = newUsageTracker()
+	s.policies = newPolicyCache(opts.PolicyCacheTTL, opts.Now)
+	s.locks = newLockWaiters()
+	if err := s.format(ctx); err != nil {
+		return nil, err
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	s.goLoop(bg, opts.UsageFlushInterval, s.flushUsage)
+	s.goLoop(bg, opts.ReapInterval, s.reapSessions)
+	return s, nil
+}
+
+// Engine returns the KV engine the service stores into.
+func (s *Service) Engine() kv.Engine { return s.kv }
+
+// Close stops background work, flushes usage counters and syncs the
+// engine. It does not close the engine, which the caller owns.
+func (s *Service) Close() error {
+	s.stop()
+	s.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.flushUsage(ctx); err != nil {
+		s.log.Warn("flush usage at close", "err", err)
+	}
+	return s.kv.Sync(ctx)
+}
+
+// Sync makes every namespace change acknowledged so far durable.
+func (s *Service) Sync(ctx context.Context) error {
+	if err := s.kv.Sync(ctx); err != nil {
+		return fmt.Errorf("sync metadata: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) goLoop(ctx context.Context, every time.Duration, fn func(context.Context) error) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := fn(ctx); err != nil && ctx.Err() == nil {
+					s.log.Warn("metaservice background task", "err", err)
+				}
+			}
+		}
+	}()
+}
+
+func (s *Service) now() int64 { return s.opts.Now().UnixNano() }
+
+// update runs fn in a read-write transaction. Side effects that must only
+// happen once the transaction committed (usage deltas, cache
+// invalidation, waking lock waiters) are registered on the tx and run after
+// the commit.
+func (s *Service) update(ctx context.Context, fn func(t *tx) error, opts ...kv.TxnOption) error {
+	var t *tx
+	err := s.kv.Txn(ctx, func(kt kv.Txn) error {
+		t = &tx{Txn: kt, s: s, now: s.now()}
+		if err := fn(t); err != nil {
+			return err
+		}
+		return t.setErr
+	}, opts...)
+	if err != nil {
+		return err
+	}
+	t.committed()
+	return nil
+}
+
+// view runs fn in a read-only transaction.
+func (s *Service) view(ctx context.Context, fn func(t *tx) error) error {
+	return s.kv.Txn(ctx, func(kt kv.Txn) error {
+		return fn(&tx{Txn: kt, s: s, now: s.now()})
+	}, kv.ReadOnly())
+}
+
+// format writes the root directory and shard 0 if the volume is empty.
+func (s *Service) format(ctx context.Context) error {
+	return s.update(ctx, func(t *tx) error {
+		v, err := t.Get(formatKey())
+		if err != nil || v != nil {
+			return err
+		}
+		root := &Attr{Ino: RootIno, Mode: syscall.S_IFDIR | 0755, Nlink: 2,
+			Atime: t.now, Mtime: t.now, Ctime: t.now, Parent: RootIno}
+		t.putAttr(root)
+		t.mustSet(shardRecordKey(RootShard), encode(&ShardRecord{ID: RootShard, Root: RootIno, Path: "/", Created: t.now}))
+		// Local number 1 is the root; the counter starts past it.
+		t.mustSet(counterKey(RootShard, cInode), encodeUint(2))
+		t.mustSet(counterKey(RootShard, cChunk), encodeUint(1))
+		t.mustSet(formatKey(), []byte("lis-v1"))
+		t.usageDelta(RootShard, 1, 0)
+		return nil
+	}, kv.WithSync(true))
+}
+
+// errnof wraps errno with a message, so errors.Is(err, errno) holds and the
+// message says what was wrong and where.
+func errnof(errno syscall.Errno, format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), errno)
+}
+
+// IsErrno reports whether err carries errno.
+func IsErrno(err error, errno syscall.Errno) bool { return errors.Is(err, errno) }

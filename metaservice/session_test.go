@@ -1,0 +1,142 @@
+package metaservice
+
+import (
+	"context"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func testOpenUnlinked(t *testing.T, f *fixture) {
+	s1, err := f.s.RegisterSession(f.ctx, SessionInfo{Host: "h1"})
+	require.NoError(t, err)
+	s2, err := f.s.RegisterSession(f.ctx, SessionInfo{Host: "h2"})
+	require.NoError(t, err)
+	a, err := f.s.Create(f.ctx, alice, RootIno, "f", NewNode{Mode: 0644}, s1)
+	require.NoError(t, err)
+	_, err = f.s.Open(f.ctx, alice, a.Ino, syscall.O_RDONLY, s2)
+	require.NoError(t, err)
+
+	require.NoError(t, f.s.Unlink(f.ctx, alice, RootIno, "f"))
+	orphan := f.attr(a.Ino)
+	require.Zero(t, orphan.Nlink, "kept while open")
+	f.fsckClean()
+
+	require.NoError(t, f.s.Release(f.ctx, a.Ino, s1))
+	f.attr(a.Ino) // still open by s2
+	require.NoError(t, f.s.Release(f.ctx, a.Ino, s2))
+	_, err = f.s.GetAttr(f.ctx, a.Ino)
+	requireErrno(t, err, syscall.ENOENT)
+
+	// Renaming over an open file keeps it as an orphan too.
+	b, err := f.s.Create(f.ctx, alice, RootIno, "b", NewNode{Mode: 0644}, s1)
+	require.NoError(t, err)
+	f.create(alice, RootIno, "c", 0644)
+	require.NoError(t, f.s.Rename(f.ctx, alice, RootIno, "c", RootIno, "b", 0))
+	require.Zero(t, f.attr(b.Ino).Nlink)
+	require.NoError(t, f.s.CloseSession(f.ctx, s1))
+	_, err = f.s.GetAttr(f.ctx, b.Ino)
+	requireErrno(t, err, syscall.ENOENT)
+	f.fsckClean()
+}
+
+func testSessionReap(t *testing.T, f *fixture) {
+	live, err := f.s.RegisterSession(f.ctx, SessionInfo{Host: "live"})
+	require.NoError(t, err)
+	dead, err := f.s.RegisterSession(f.ctx, SessionInfo{Host: "dead"})
+	require.NoError(t, err)
+	a, err := f.s.Create(f.ctx, alice, RootIno, "f", NewNode{Mode: 0644}, dead)
+	require.NoError(t, err)
+	holder := LockOwner{Session: dead, Owner: 1}
+	require.NoError(t, f.s.SetLk(f.ctx, a.Ino, PosixLock{Holder: holder, Pid: 42, Type: WriteLock, End: MaxOffset}, false))
+	require.NoError(t, f.s.Flock(f.ctx, a.Ino, holder, WriteLock, false))
+	require.NoError(t, f.s.Unlink(f.ctx, alice, RootIno, "f"))
+
+	f.now = f.now.Add(f.s.opts.SessionTimeout / 2)
+	require.NoError(t, f.s.Heartbeat(f.ctx, live))
+	f.now = f.now.Add(f.s.opts.SessionTimeout/2 + time.Second)
+	require.NoError(t, f.s.reapSessions(f.ctx))
+
+	sessions, err := f.s.ListSessions(f.ctx)
+	require.NoError(t, err)
+	require.Len(t, sessions, 1)
+	require.Equal(t, live, sessions[0].ID)
+	requireErrno(t, f.s.Heartbeat(f.ctx, dead), syscall.ENOENT)
+	_, err = f.s.GetAttr(f.ctx, a.Ino)
+	requireErrno(t, err, syscall.ENOENT) // orphan reclaimed with its session
+	f.fsckClean()
+
+	// Locks of a reaped session are released.
+	b := f.create(alice, RootIno, "b", 0644)
+	dead2, err := f.s.RegisterSession(f.ctx, SessionInfo{Host: "dead2"})
+	require.NoError(t, err)
+	require.NoError(t, f.s.Flock(f.ctx, b.Ino, LockOwner{Session: dead2, Owner: 1}, WriteLock, false))
+	other := LockOwner{Session: live, Owner: 9}
+	requireErrno(t, f.s.Flock(f.ctx, b.Ino, other, WriteLock, false), syscall.EAGAIN)
+	f.now = f.now.Add(2 * f.s.opts.SessionTimeout)
+	require.NoError(t, f.s.Heartbeat(f.ctx, live))
+	require.NoError(t, f.s.reapSessions(f.ctx))
+	require.NoError(t, f.s.Flock(f.ctx, b.Ino, other, WriteLock, false))
+}
+
+func testFlock(t *testing.T, f *fixture) {
+	a := f.create(alice, RootIno, "f", 0644)
+	x, y := LockOwner{Session: 1, Owner: 1}, LockOwner{Session: 2, Owner: 1}
+	require.NoError(t, f.s.Flock(f.ctx, a.Ino, x, ReadLock, false))
+	require.NoError(t, f.s.Flock(f.ctx, a.Ino, y, ReadLock, false))
+	requireErrno(t, f.s.Flock(f.ctx, a.Ino, y, WriteLock, false), syscall.EAGAIN)
+	require.NoError(t, f.s.Flock(f.ctx, a.Ino, x, Unlock, false))
+	require.NoError(t, f.s.Flock(f.ctx, a.Ino, y, WriteLock, false), "upgrade once alone")
+
+	// A blocking request waits for the holder to let go.
+	done := make(chan error, 1)
+	go func() { done <- f.s.Flock(f.ctx, a.Ino, x, WriteLock, true) }()
+	select {
+	case err := <-done:
+		t.Fatalf("blocking flock returned early: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	require.NoError(t, f.s.Flock(f.ctx, a.Ino, y, Unlock, false))
+	require.NoError(t, <-done)
+
+	// A cancelled wait is EINTR.
+	ctx, cancel := context.WithTimeout(f.ctx, 20*time.Millisecond)
+	defer cancel()
+	requireErrno(t, f.s.Flock(ctx, a.Ino, y, ReadLock, true), syscall.EINTR)
+}
+
+func testPosixLocks(t *testing.T, f *fixture) {
+	a := f.create(alice, RootIno, "f", 0644)
+	x, y := LockOwner{Session: 1, Owner: 10}, LockOwner{Session: 1, Owner: 11}
+	lk := func(h LockOwner, typ uint32, start, end uint64) PosixLock {
+		return PosixLock{Holder: h, Pid: uint32(h.Owner), Type: typ, Start: start, End: end}
+	}
+	require.NoError(t, f.s.SetLk(f.ctx, a.Ino, lk(x, WriteLock, 0, 99), false))
+	// Unlocking the middle splits x's lock in two.
+	require.NoError(t, f.s.SetLk(f.ctx, a.Ino, lk(x, Unlock, 40, 59), false))
+	require.NoError(t, f.s.SetLk(f.ctx, a.Ino, lk(y, WriteLock, 40, 59), false))
+	err := f.s.SetLk(f.ctx, a.Ino, lk(y, ReadLock, 30, 45), false)
+	requireErrno(t, err, syscall.EAGAIN)
+	require.Contains(t, err.Error(), "pid 10")
+
+	got, err := f.s.GetLk(f.ctx, a.Ino, lk(y, WriteLock, 0, MaxOffset))
+	require.NoError(t, err)
+	require.Equal(t, x, got.Holder)
+	require.Equal(t, uint32(10), got.Pid)
+	require.Equal(t, uint64(0), got.Start)
+	require.Equal(t, uint64(39), got.End)
+	got, err = f.s.GetLk(f.ctx, a.Ino, lk(y, WriteLock, 45, 50))
+	require.NoError(t, err)
+	require.Equal(t, uint32(Unlock), got.Type, "own locks never conflict")
+
+	// Read locks share.
+	require.NoError(t, f.s.SetLk(f.ctx, a.Ino, lk(y, Unlock, 0, MaxOffset), false))
+	require.NoError(t, f.s.SetLk(f.ctx, a.Ino, lk(x, ReadLock, 0, 99), false))
+	require.NoError(t, f.s.SetLk(f.ctx, a.Ino, lk(y, ReadLock, 50, 200), false))
+	requireErrno(t, f.s.SetLk(f.ctx, a.Ino, lk(y, WriteLock, 0, 10), false), syscall.EAGAIN)
+	require.NoError(t, f.s.ReleaseOwner(f.ctx, a.Ino, x))
+	require.NoError(t, f.s.SetLk(f.ctx, a.Ino, lk(y, WriteLock, 0, 10), false))
+	requireErrno(t, f.s.SetLk(f.ctx, a.Ino, lk(y, WriteLock, 10, 0), false), syscall.EINVAL)
+}
