@@ -60,12 +60,8 @@ func (s *Service) create(ctx context.Context, c *Cred, parent Ino, name string, 
 	if err := checkNewName(name); err != nil {
 		return nil, err
 	}
-	ino, err := s.newIno(ctx, parent.Shard())
-	if err != nil {
-		return nil, err
-	}
 	var out *Attr
-	err = s.update(ctx, func(t *tx) error {
+	err := s.update(ctx, func(t *tx) error {
 		dir, d, err := t.dirAndDentry(parent, name)
 		if err != nil {
 			return err
@@ -78,6 +74,13 @@ func (s *Service) create(ctx context.Context, c *Cred, parent Ino, name string, 
 			return err
 		}
 		if err := t.mayChangeDir(dir, c); err != nil {
+			return err
+		}
+		// The number comes from the directory's child shard; reserving a
+		// batch is a transaction of its own, so a retry of this one only
+		// skips a number.
+		ino, err := s.newIno(ctx, dir.ChildShard)
+		if err != nil {
 			return err
 		}
 		out, err = t.newInode(c, dir, ino, n)
@@ -127,6 +130,7 @@ func (t *tx) newInode(c *Cred, dir *Attr, ino Ino, n NewNode) (*Attr, error) {
 		Atime: t.now, Mtime: t.now, Ctime: t.now, Parent: dir.Ino, Target: n.Target, Nlink: 1}
 	if a.IsDir() {
 		a.Nlink = 2
+		a.ChildShard = dir.ChildShard
 	}
 	if a.Type() == syscall.S_IFLNK {
 		a.Size = uint64(len(n.Target))

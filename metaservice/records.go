@@ -16,7 +16,9 @@ import (
 //     inode, the number of dentries naming it (0 only while it is an
 //     orphan: unlinked but still open).
 //   - Parent of a directory is the directory holding its one dentry (the
-//     root is its own parent). Parent of any other inode is the directory
+//     root is its own parent).
+//   - ChildShard of a directory is its parent's, unless it is a shard root
+//     (then it is that shard's id). Parent of any other inode is the directory
 //     of one of its dentries; it is what policy resolution walks up from.
 type Attr struct {
 	_msgpack struct{} `msgpack:",as_array"`
@@ -43,6 +45,9 @@ type Attr struct {
 	// HasDefaultACL says a directory has a default ACL xattr, read by
 	// every create under it.
 	HasDefaultACL bool
+	// ChildShard is the shard a directory's new children are born in: its
+	// parent's ChildShard, or a new shard for a shard root.
+	ChildShard ShardID
 }
 
 // Type returns the S_IFMT bits of the mode.

@@ -18,9 +18,10 @@ type ShardInfo struct {
 
 // CreateShard turns the empty directory dir into the root of a new shard:
 // everything created under it from now on lives in the new shard's key
-// range. The directory gets a new inode number in the new shard (its home
-// shard is part of the number); it must be empty, so nothing else refers
-// to the old number. path is recorded for display.
+// range. The directory keeps its inode number (and so its own attributes
+// and entries stay in its parent's shard, and clients' caches stay
+// valid); it records the new shard as the one its children are born in.
+// path is recorded for display.
 func (s *Service) CreateShard(ctx context.Context, c *Cred, dir Ino, path string) (*ShardRecord, error) {
 	if c.Uid != 0 {
 		return nil, errnof(syscall.EPERM, "create shard: uid %d is not root", c.Uid)
@@ -30,40 +31,27 @@ func (s *Service) CreateShard(ctx context.Context, c *Cred, dir Ino, path string
 	}
 	var rec *ShardRecord
 	err := s.update(ctx, func(t *tx) error {
+		a, err := t.dir(dir)
+		if err != nil {
+			return err
+		}
+		if err := t.mustBeEmpty(a); err != nil {
+			return err
+		}
+		if a.ChildShard != a.Ino.Shard() {
+			return errnof(syscall.EEXIST, "directory %d is already the root of shard %d", dir, a.ChildShard)
+		}
 		id, err := t.nextShardID()
 		if err != nil {
 			return err
 		}
-		old, err := t.dir(dir)
-		if err != nil {
-			return err
-		}
-		if err := t.mustBeEmpty(old); err != nil {
-			return err
-		}
-		parent, err := t.dir(old.Parent)
-		if err != nil {
-			return err
-		}
-		name, err := t.nameIn(parent.Ino, dir)
-		if err != nil {
-			return err
-		}
-		root := *old
-		root.Ino = MakeIno(id, 1)
-		if err := t.moveInodeKeys(old.Ino, root.Ino); err != nil {
-			return err
-		}
-		t.mustDelete(attrKey(old.Ino))
-		t.putAttr(&root)
-		t.putDentry(parent.Ino, name, &Dentry{Ino: root.Ino, Type: root.Type()})
-		rec = &ShardRecord{ID: id, Root: root.Ino, Path: path, Created: t.now}
+		a.ChildShard = id
+		a.Ctime = t.now
+		t.putAttr(a)
+		rec = &ShardRecord{ID: id, Root: dir, Path: path, Created: t.now}
 		t.mustSet(shardRecordKey(id), encode(rec))
-		t.mustSet(counterKey(id, cInode), encodeUint(2))
+		t.mustSet(counterKey(id, cInode), encodeUint(1))
 		t.mustSet(counterKey(id, cChunk), encodeUint(1))
-		t.usageDelta(old.Ino.Shard(), -1, 0)
-		t.usageDelta(id, 1, 0)
-		t.onCommit(s.policies.invalidate)
 		return nil
 	}, kv.WithSync(true))
 	if err != nil {
@@ -95,61 +83,6 @@ func (t *tx) nextShardID() (ShardID, error) {
 	}
 	t.mustSet(k, encodeUint(last+1))
 	return ShardID(last + 1), nil
-}
-
-// nameIn finds the name under which parent holds ino, by scanning the
-// parent's entries: only administrative operations need this.
-func (t *tx) nameIn(parent, ino Ino) (string, error) {
-	start, end := dentryRange(parent, 0)
-	var name string
-	var derr error
-	err := t.Scan(start, end, 0, func(k, v []byte) bool {
-		var d Dentry
-		if derr = decode(k, v, &d); derr != nil {
-			return false
-		}
-		if d.Ino == ino {
-			_, name = dentryName(k)
-			return false
-		}
-		return true
-	})
-	if err == nil {
-		err = derr
-	}
-	if err == nil && name == "" {
-		err = errnof(syscall.ENOENT, "inode %d not found in its parent %d", ino, parent)
-	}
-	return name, err
-}
-
-// moveInodeKeys moves an (empty) directory's xattrs and policy to its new
-// number.
-func (t *tx) moveInodeKeys(from, to Ino) error {
-	p := xattrPrefix(from)
-	type kvp struct {
-		name string
-		v    []byte
-	}
-	var xs []kvp
-	err := t.Scan(p, prefixEnd(p), 0, func(k, v []byte) bool {
-		xs = append(xs, kvp{string(k[len(p):]), append([]byte(nil), v...)})
-		return true
-	})
-	if err != nil {
-		return err
-	}
-	for _, x := range xs {
-		t.mustDelete(xattrKey(from, x.name))
-		t.mustSet(xattrKey(to, x.name), x.v)
-	}
-	if v, err := t.Get(policyKey(from)); err != nil {
-		return err
-	} else if v != nil {
-		t.mustDelete(policyKey(from))
-		t.mustSet(policyKey(to), v)
-	}
-	return nil
 }
 
 // ListShards returns every shard with its key range and usage.

@@ -25,12 +25,10 @@ func testShards(t *testing.T, f *fixture) {
 	require.NoError(t, err)
 	require.Equal(t, ShardID(1), rec.ID)
 	root := f.lookup(RootIno, "site-a")
-	require.Equal(t, rec.Root, root.Ino)
-	require.Equal(t, ShardID(1), root.Ino.Shard())
-	require.Equal(t, alice.Uid, root.Uid)
-	v, err := f.s.GetXattr(f.ctx, alice, root.Ino, "user.tag")
-	require.NoError(t, err)
-	require.Equal(t, "kept", string(v))
+	require.Equal(t, d.Ino, root.Ino, "the shard root keeps its number")
+	require.Equal(t, ShardID(1), root.ChildShard)
+	_, err = f.s.CreateShard(f.ctx, Root, d.Ino, "/site-a")
+	requireErrno(t, err, syscall.EEXIST)
 
 	// Children are born in the new shard, and all their keys lie in its range.
 	sub := f.mkdir(alice, root.Ino, "sub", 0755)
@@ -53,7 +51,7 @@ func testShards(t *testing.T, f *fixture) {
 	shards, err := f.s.ListShards(f.ctx)
 	require.NoError(t, err)
 	require.Len(t, shards, 2)
-	require.Equal(t, int64(3), shards[1].Inodes) // root of the shard, sub, file
+	require.Equal(t, int64(2), shards[1].Inodes) // sub, file
 	require.Equal(t, start, shards[1].Start)
 	f.fsckClean()
 }

@@ -30,6 +30,11 @@ import (
 // commit. A WithSync commit waits, outside commitMu, for the WAL sync that
 // covers it; pebble's commit pipeline group-commits concurrent waiters into
 // one fsync.
+//
+// Stats.RoundTrips counts what the same transactions would cost on TiKV
+// with 1PC and causal consistency: a start timestamp per read-write attempt,
+// one per read (one per 256 keys scanned), one per commit that wrote
+// something; read-only transactions as the TiKV engine pays them.
 type Embedded struct {
 	db   *pebble.DB
 	fs   *countingFS

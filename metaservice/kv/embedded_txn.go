@@ -28,7 +28,8 @@ type embTxn struct {
 	done     bool // fn returned: the Txn must not be used any more
 	reads    map[string]struct{}
 	writes   map[string][]byte
-	readOps  int // read operations that reached the snapshot
+	readOps  int  // read operations that reached the snapshot
+	tsPaid   bool // a read-only txn counted its timestamp fetch
 }
 
 var _ Txn = (*embTxn)(nil)
@@ -42,13 +43,16 @@ func (t *embTxn) finish() {
 	}
 }
 
-// countRead accounts one read round trip. A read-only TiKV transaction
-// whose first read is a single Get needs no start timestamp; any further
-// read costs one timestamp fetch (see TiKV.Txn), and so it does here.
-func (t *embTxn) countRead() {
+// countRead accounts one read round trip, as the TiKV engine would pay it:
+// a read-write transaction paid for its start timestamp in begin; a
+// read-only one pays for a timestamp with its first read unless that read
+// is a single Get (served at "latest" on TiKV), and then with its second.
+// A commit counts one more (a 1PC prewrite; see Embedded.commit).
+func (t *embTxn) countRead(isGet bool) {
 	t.readOps++
 	n := uint64(1)
-	if t.readOnly && t.readOps == 2 {
+	if t.readOnly && !t.tsPaid && (!isGet || t.readOps > 1) {
+		t.tsPaid = true
 		n++
 	}
 	t.e.stats.roundTrips.Add(n)
@@ -62,7 +66,7 @@ func (t *embTxn) Get(key []byte) ([]byte, error) {
 	if v, ok := t.writes[string(key)]; ok {
 		return cloneValue(v), nil
 	}
-	t.countRead()
+	t.countRead(true)
 	return t.snapGet(key)
 }
 
@@ -97,7 +101,7 @@ func (t *embTxn) BatchGet(keys [][]byte) (map[string][]byte, error) {
 			continue
 		}
 		if !counted {
-			t.countRead()
+			t.countRead(false)
 			counted = true
 		}
 		v, err := t.snapGet(k)
@@ -124,7 +128,7 @@ func (t *embTxn) Scan(start, end []byte, limit int, fn func(key, value []byte) b
 		return fmt.Errorf("embedded scan %q: %w", start, err)
 	}
 	defer it.Close()
-	t.countRead()
+	t.countRead(false)
 	fetched := 0
 	valid := it.First()
 	for n := 0; limit <= 0 || n < limit; {

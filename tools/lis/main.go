@@ -6,6 +6,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -22,9 +24,25 @@ subtree.`,
 	SilenceErrors: true,
 }
 
+// cliArgs are the arguments of this invocation as a verb and its flags;
+// a daemonizing mount re-runs itself with them.
+var cliArgs []string
+
 func main() {
+	cliArgs = helperArgs(filepath.Base(os.Args[0]), os.Args[1:])
+	rootCmd.SetArgs(cliArgs)
 	if err := rootCmd.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "lis:", err)
 		os.Exit(1)
 	}
+}
+
+// helperArgs turns a mount(8) helper invocation ("mount.fuse.lis SOURCE
+// DIR -o OPTS", or via the generic mount.fuse3 "lis SOURCE DIR -o OPTS"
+// spelled as fuse.lis) into "mount SOURCE DIR -o OPTS".
+func helperArgs(argv0 string, args []string) []string {
+	if strings.HasPrefix(argv0, "mount.") {
+		return append([]string{"mount"}, args...)
+	}
+	return args
 }
