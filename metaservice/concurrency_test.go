@@ -179,4 +179,3 @@ func TestConcurrentNamespaceEmbedded(t *testing.T) {
 	f := newFixture(t, memoryEngine)
 	testConcurrentNamespace(t, f, 8, 300)
 }
-
