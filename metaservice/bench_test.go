@@ -55,3 +55,25 @@ func BenchmarkCoreGetAttr(b *testing.B) {
 	}
 	reportRate(b, s, rt0)
 }
+
+// BenchmarkCoreRenameSameNames renames one file back and forth: every
+// name is deleted and re-created again and again, the pattern of lock
+// files. Its cost must not grow with b.N.
+func BenchmarkCoreRenameSameNames(b *testing.B) {
+	s := benchService(b)
+	ctx := context.Background()
+	_, err := s.Mknod(ctx, Root, RootIno, "a", NewNode{Mode: 0644})
+	require.NoError(b, err)
+	rt0 := s.Engine().Stats().RoundTrips
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		from, to := "a", "b"
+		if i%2 == 1 {
+			from, to = "b", "a"
+		}
+		if err := s.Rename(ctx, Root, RootIno, from, RootIno, to, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportRate(b, s, rt0)
+}

@@ -49,6 +49,8 @@ type Embedded struct {
 	seq       atomic.Uint64
 	active    activeSet
 
+	deletes *recentDeletes
+
 	dirty atomic.Bool // a commit is applied but perhaps not synced
 	stats counters
 
@@ -107,6 +109,16 @@ func lockDir(dir string) (*os.File, error) {
 // openPebble opens pebble tuned for a small footprint and starts the syncer.
 func openPebble(dir string, fs vfs.FS, o Options) (*Embedded, error) {
 	cfs := &countingFS{FS: fs}
+	e := &Embedded{
+		fs:        cfs,
+		opts:      o,
+		conflicts: newConflictTable(),
+		deletes:   newRecentDeletes(),
+		active:    activeSet{starts: map[uint64]int{}},
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	listener := e.deletes.listener(e.seq.Load)
 	cache := pebble.NewCache(o.CacheSize)
 	defer cache.Unref() // the DB holds its own reference
 	popts := &pebble.Options{
@@ -117,20 +129,13 @@ func openPebble(dir string, fs vfs.FS, o Options) (*Embedded, error) {
 		MaxOpenFiles:                256,
 		FormatMajorVersion:          pebble.FormatNewest,
 		Logger:                      quietLogger{},
+		EventListener:               &listener,
 	}
 	db, err := pebble.Open(dir, popts)
 	if err != nil {
 		return nil, fmt.Errorf("open pebble: %w", err)
 	}
-	e := &Embedded{
-		db:        db,
-		fs:        cfs,
-		opts:      o,
-		conflicts: newConflictTable(),
-		active:    activeSet{starts: map[uint64]int{}},
-		stop:      make(chan struct{}),
-		done:      make(chan struct{}),
-	}
+	e.db = db
 	go e.syncer()
 	return e, nil
 }
@@ -186,8 +191,10 @@ func (e *Embedded) attempt(fn func(Txn) error, o TxnOptions) error {
 // entry it may need.
 func (e *Embedded) begin(readOnly bool) *embTxn {
 	t := &embTxn{e: e, readOnly: readOnly}
+	t.snapSeq = e.seq.Load()
 	if !readOnly {
 		t.start = e.active.begin(&e.seq)
+		t.snapSeq = t.start
 		t.reads = map[string]struct{}{}
 		t.writes = map[string][]byte{}
 		e.stats.roundTrips.Add(1) // a TiKV read-write txn fetches a start timestamp

@@ -151,6 +151,7 @@ func (e *Embedded) apply(t *embTxn, b *pebble.Batch, sync bool) error {
 	}
 	seq := e.seq.Load() + 1
 	e.conflicts.record(t, seq, &e.active)
+	e.deletes.record(t.writes, seq)
 	e.seq.Store(seq)
 	return nil
 }

@@ -24,6 +24,7 @@ type embTxn struct {
 	e        *Embedded
 	snap     *pebble.Snapshot
 	start    uint64 // commit seq the snapshot includes (read-write only)
+	snapSeq  uint64 // a commit seq the snapshot is known to include
 	readOnly bool
 	done     bool // fn returned: the Txn must not be used any more
 	reads    map[string]struct{}
@@ -74,6 +75,9 @@ func (t *embTxn) Get(key []byte) ([]byte, error) {
 func (t *embTxn) snapGet(key []byte) ([]byte, error) {
 	if t.reads != nil {
 		t.reads[string(key)] = struct{}{}
+	}
+	if t.e.deletes.absentAt(key, t.snapSeq) {
+		return nil, nil
 	}
 	v, closer, err := t.snap.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {

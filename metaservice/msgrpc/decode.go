@@ -39,12 +39,16 @@ func Decode(data []byte, v any) (err error) {
 		return err
 	}
 	r := bytes.NewReader(data)
-	dec := msgpack.NewDecoder(r)
-	dec.SetCustomStructTag("msgpack")
+	// Decoders are pooled: making one per message cost a few microseconds
+	// of every call. One that panicked is not reused.
+	dec := msgpack.GetDecoder()
+	dec.Reset(r)
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("msgpack: decoder panicked on %T: %v", v, p)
+			return
 		}
+		msgpack.PutDecoder(dec)
 	}()
 	if err := dec.Decode(v); err != nil {
 		return err

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lis-fs/lis/metaservice"
+	"github.com/lis-fs/lis/metaservice/kv"
+	"github.com/lis-fs/lis/metaservice/rpc"
+)
+
+// metaserviceFlags are the flags of `lis metaservice`.
+type metaserviceFlags struct {
+	url      string
+	listen   string
+	unix     string
+	insecure bool
+}
+
+func init() {
+	var fl metaserviceFlags
+	cmd := &cobra.Command{
+		Use:   "metaservice --meta-url URL [--listen ADDR] [--unix PATH]",
+		Short: "Run the metadata service",
+		Long: `Run the metaservice: the namespace, chunk records, sessions, locks and
+policies of a volume, served to clients and dataservers over msgpack RPC.
+
+The metadata store is chosen by --meta-url:
+  embedded:DIR                      embedded engine in directory DIR (one machine)
+  memory:                           in-memory engine (tests; nothing is kept)
+  tikv://PD1:2379,PD2:2379/VOLUME   volume VOLUME on a TiKV cluster
+
+It serves on a TCP address (--listen HOST:PORT), a unix socket (--unix
+PATH), or both. Until TLS is configured, the transport is plaintext, so
+--listen must be a loopback address unless --insecure is given. It stops
+on SIGINT or SIGTERM, letting calls in flight finish.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runMetaservice(cmd.Context(), fl) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&fl.url, "meta-url", "", "metadata store: embedded:DIR, memory: or tikv://PD:2379,.../VOLUME")
+	f.StringVar(&fl.listen, "listen", "", "TCP address to serve on (HOST:PORT)")
+	f.StringVar(&fl.unix, "unix", "", "unix socket to serve on")
+	f.BoolVar(&fl.insecure, "insecure", false, "allow plaintext RPC on a non-loopback --listen address")
+	cmd.MarkFlagRequired("meta-url")
+	rootCmd.AddCommand(cmd)
+}
+
+func (fl metaserviceFlags) addrs() ([]string, error) {
+	var addrs []string
+	if fl.listen != "" {
+		if !rpc.IsLocalAddr(fl.listen) && !fl.insecure {
+			return nil, fmt.Errorf("--listen %s is not a loopback address and TLS is not configured; "+
+				"use a loopback address or --unix, or --insecure on a trusted network", fl.listen)
+		}
+		addrs = append(addrs, fl.listen)
+	}
+	if fl.unix != "" {
+		addrs = append(addrs, "unix:"+fl.unix)
+	}
+	if len(addrs) == 0 {
+		return nil, errors.New("nothing to serve on: give --listen, --unix or both")
+	}
+	return addrs, nil
+}
+
+func runMetaservice(ctx context.Context, fl metaserviceFlags) (err error) {
+	addrs, err := fl.addrs()
+	if err != nil {
+		return err
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+
+	engine, err := kv.Open(ctx, fl.url)
+	if err != nil {
+		return fmt.Errorf("open metadata store: %w", err)
+	}
+	defer func() {
+		if cerr := engine.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close metadata store: %w", cerr)
+		}
+	}()
+	svc, err := metaservice.Open(ctx, engine, metaservice.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("start metaservice: %w", err)
+	}
+	defer func() {
+		if cerr := svc.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("stop metaservice: %w", cerr)
+		}
+	}()
+	srv := rpc.NewServer(svc, rpc.Options{Logger: log})
+	log.Info("metaservice starting", "store", fl.url, "addrs", addrs)
+	if err := srv.ServeAddrs(ctx, addrs...); err != nil {
+		return err
+	}
+	log.Info("metaservice stopped")
+	return nil
+}
