@@ -1,6 +1,8 @@
 package metaservice
 
 import (
+	"fmt"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -110,6 +112,15 @@ func testXattrs(t *testing.T, f *fixture) {
 	requireErrno(t, err, syscall.ENODATA)
 	require.NoError(t, f.s.RemoveXattr(f.ctx, alice, a.Ino, "user.k"))
 	requireErrno(t, f.s.RemoveXattr(f.ctx, alice, a.Ino, "user.k"), syscall.ENODATA)
+
+	// The list of names is capped like Linux's (64 KiB).
+	many := f.create(alice, RootIno, "many", 0644)
+	name := strings.Repeat("n", 240)
+	for i := 0; i < 270; i++ {
+		require.NoError(t, f.s.SetXattr(f.ctx, alice, many.Ino, fmt.Sprintf("user.%03d%s", i, name), nil, 0))
+	}
+	_, err = f.s.ListXattr(f.ctx, alice, many.Ino)
+	requireErrno(t, err, syscall.E2BIG)
 
 	l, err := f.s.Symlink(f.ctx, alice, RootIno, "l", "f")
 	require.NoError(t, err)

@@ -10,8 +10,21 @@ import (
 // ChunkSize is the size of a file's chunks.
 const ChunkSize = 64 << 20
 
+// MaxFileSize is the largest file size: chunk indexes are 32 bits.
+const MaxFileSize = ChunkSize * (1<<32 - 1)
+
+func checkFileSize(size uint64) error {
+	if size > MaxFileSize {
+		return errnof(syscall.EFBIG, "file size %d (limit %d)", size, uint64(MaxFileSize))
+	}
+	return nil
+}
+
 // chunkCount is how many chunks a file of size bytes spans.
 func chunkCount(size uint64) uint32 { return uint32((size + ChunkSize - 1) / ChunkSize) }
+
+// MaxLease is the longest chunk write lease granted.
+const MaxLease = time.Hour
 
 // IndexedChunk is a chunk record with its index in the file.
 type IndexedChunk struct {
@@ -45,6 +58,9 @@ func (s *Service) Chunks(ctx context.Context, ino Ino, from, to uint32) ([]Index
 // AllocChunk returns the record of chunk index of ino, creating it with a
 // fresh id, and the write lease held by dataserver, if it has none.
 func (s *Service) AllocChunk(ctx context.Context, ino Ino, index uint32, dataserver string, lease time.Duration) (*ChunkRecord, error) {
+	if lease <= 0 || lease > MaxLease {
+		return nil, errnof(syscall.EINVAL, "lease of %s (limit %s)", lease, MaxLease)
+	}
 	id, err := s.newChunkID(ctx, ino.Shard())
 	if err != nil {
 		return nil, err
@@ -84,6 +100,9 @@ func (t *tx) chunk(ino Ino, index uint32) (*ChunkRecord, error) {
 // the holder. A change of holder bumps the epoch, which the dataservers
 // use to refuse writes under an older lease.
 func (s *Service) AcquireLease(ctx context.Context, ino Ino, index uint32, dataserver string, dur time.Duration) (*ChunkRecord, error) {
+	if dur <= 0 || dur > MaxLease {
+		return nil, errnof(syscall.EINVAL, "lease of %s (limit %s)", dur, MaxLease)
+	}
 	var out *ChunkRecord
 	err := s.update(ctx, func(t *tx) error {
 		c, err := t.chunk(ino, index)
@@ -124,6 +143,9 @@ type ChunkVersion struct {
 // Clients call it at flush, fsync and close, and every few seconds while
 // writing, not per write.
 func (s *Service) CommitWrite(ctx context.Context, ino Ino, size uint64, mtime int64, chunks []ChunkVersion) (*Attr, error) {
+	if err := checkFileSize(size); err != nil {
+		return nil, err
+	}
 	var out *Attr
 	err := s.update(ctx, func(t *tx) error {
 		a, err := t.attr(ino)

@@ -41,6 +41,13 @@ func testChunksAndTruncate(t *testing.T, f *fixture) {
 	require.Equal(t, uint64(7), recs[2].Version)
 	f.fsckClean()
 
+	_, err = f.s.CommitWrite(f.ctx, a.Ino, MaxFileSize+1, 0, nil)
+	requireErrno(t, err, syscall.EFBIG)
+	_, err = f.s.SetAttr(f.ctx, alice, a.Ino, SetAttrIn{Valid: SetSize, Size: MaxFileSize + 1})
+	requireErrno(t, err, syscall.EFBIG)
+	_, err = f.s.AcquireLease(f.ctx, a.Ino, 1, "ds2", 0)
+	requireErrno(t, err, syscall.EINVAL)
+
 	// A shorter commit never shrinks the file.
 	got, err = f.s.CommitWrite(f.ctx, a.Ino, 10, f.now.UnixNano(), nil)
 	require.NoError(t, err)

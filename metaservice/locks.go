@@ -81,6 +81,9 @@ func (t *tx) putLockTable(ino Ino, lt *lockTable) {
 // A conflict is EAGAIN, or with block, waits until the lock is free or ctx
 // ends (EINTR).
 func (s *Service) Flock(ctx context.Context, ino Ino, h LockOwner, typ uint32, block bool) error {
+	if err := checkLockType(typ, true); err != nil {
+		return err
+	}
 	return s.retryLock(ctx, ino, block, func(t *tx) error {
 		lt, err := t.lockTable(ino)
 		if err != nil {
@@ -108,6 +111,9 @@ func (s *Service) Flock(ctx context.Context, ino Ino, h LockOwner, typ uint32, b
 // GetLk returns the first lock that conflicts with l, or l with Type
 // Unlock if none does (F_GETLK).
 func (s *Service) GetLk(ctx context.Context, ino Ino, l PosixLock) (PosixLock, error) {
+	if err := checkLockType(l.Type, false); err != nil {
+		return l, err
+	}
 	out := l
 	out.Type = Unlock
 	err := s.view(ctx, func(t *tx) error {
@@ -129,6 +135,9 @@ func (s *Service) SetLk(ctx context.Context, ino Ino, l PosixLock, block bool) e
 	if l.End < l.Start {
 		return errnof(syscall.EINVAL, "lock range %d-%d", l.Start, l.End)
 	}
+	if err := checkLockType(l.Type, true); err != nil {
+		return err
+	}
 	return s.retryLock(ctx, ino, block, func(t *tx) error {
 		lt, err := t.lockTable(ino)
 		if err != nil {
@@ -143,6 +152,15 @@ func (s *Service) SetLk(ctx context.Context, ino Ino, l PosixLock, block bool) e
 		t.putLockTable(ino, lt)
 		return nil
 	})
+}
+
+// checkLockType accepts ReadLock and WriteLock, and Unlock where it
+// means something (not for F_GETLK).
+func checkLockType(typ uint32, unlockOK bool) error {
+	if typ == ReadLock || typ == WriteLock || typ == Unlock && unlockOK {
+		return nil
+	}
+	return errnof(syscall.EINVAL, "lock type %d", typ)
 }
 
 func (lt *lockTable) conflict(l PosixLock) *PosixLock {

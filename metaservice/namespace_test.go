@@ -154,6 +154,7 @@ func testRename(t *testing.T, f *fixture) {
 	require.NoError(t, err)
 	require.NoError(t, f.s.Rename(f.ctx, alice, d2.Ino, "c", d2.Ino, "hard", 0))
 	require.Equal(t, a.Ino, f.lookup(d2.Ino, "c").Ino)
+	requireErrno(t, f.s.Rename(f.ctx, alice, d2.Ino, "c", d2.Ino, "hard", RenameNoReplace), syscall.EEXIST)
 
 	f.create(alice, d1.Ino, "x", 0644)
 	requireErrno(t, f.s.Rename(f.ctx, alice, d2.Ino, "c", d1.Ino, "x", RenameNoReplace), syscall.EEXIST)

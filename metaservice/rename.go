@@ -63,6 +63,9 @@ func (r *renameOp) run(srcDir Ino, srcName string, dstDir Ino, dstName string) e
 		return err
 	}
 	if r.dst != nil && r.dst.Ino == r.src.Ino {
+		if r.flags&RenameNoReplace != 0 {
+			return errnof(syscall.EEXIST, "rename target %q exists", dstName)
+		}
 		return nil // both names already refer to the same inode
 	}
 	if err := r.check(); err != nil {

@@ -139,4 +139,8 @@ func testPosixLocks(t *testing.T, f *fixture) {
 	require.NoError(t, f.s.ReleaseOwner(f.ctx, a.Ino, x))
 	require.NoError(t, f.s.SetLk(f.ctx, a.Ino, lk(y, WriteLock, 0, 10), false))
 	requireErrno(t, f.s.SetLk(f.ctx, a.Ino, lk(y, WriteLock, 10, 0), false), syscall.EINVAL)
+	requireErrno(t, f.s.SetLk(f.ctx, a.Ino, lk(y, 7, 0, 10), false), syscall.EINVAL)
+	_, err = f.s.GetLk(f.ctx, a.Ino, lk(y, Unlock, 0, 10))
+	requireErrno(t, err, syscall.EINVAL)
+	requireErrno(t, f.s.Flock(f.ctx, a.Ino, y, 9, false), syscall.EINVAL)
 }

@@ -128,6 +128,9 @@ func setSize(t *tx, c *Cred, a *Attr, in *SetAttrIn) error {
 	default:
 		return errnof(syscall.EINVAL, "truncate inode %d of type %o", a.Ino, a.Type())
 	}
+	if err := checkFileSize(in.Size); err != nil {
+		return err
+	}
 	if in.Valid&SetFromHandle == 0 {
 		if err := t.access(a, c, MayWrite); err != nil {
 			return err

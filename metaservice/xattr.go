@@ -16,6 +16,8 @@ const (
 const (
 	MaxXattrName  = 255
 	MaxXattrValue = 64 << 10
+	// MaxXattrList bounds the NUL-separated list of an inode's names.
+	MaxXattrList = 64 << 10
 )
 
 // checkXattr validates a name and decides the permission an access needs:
@@ -96,6 +98,13 @@ func (s *Service) ListXattr(ctx context.Context, c *Cred, ino Ino) ([]string, er
 			return true
 		})
 	})
+	total := 0
+	for _, n := range out {
+		total += len(n) + 1
+	}
+	if err == nil && total > MaxXattrList {
+		return nil, errnof(syscall.E2BIG, "xattr names of inode %d take %d bytes (limit %d)", ino, total, MaxXattrList)
+	}
 	return out, err
 }
 
