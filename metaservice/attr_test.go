@@ -66,6 +66,35 @@ func testSetAttrRules(t *testing.T, f *fixture) {
 	require.NoError(t, err)
 	_, err = f.s.SetAttr(f.ctx, alice, RootIno, SetAttrIn{Valid: SetSize, Size: 0})
 	requireErrno(t, err, syscall.EISDIR)
+	_, err = f.s.SetAttr(f.ctx, alice, a.Ino, SetAttrIn{Valid: 1 << 20})
+	requireErrno(t, err, syscall.EINVAL)
+}
+
+// testKillPriv checks what the client relies on once the kernel leaves
+// privilege dropping to Lis: setuid goes on SetKillPriv, capabilities go
+// on every content change and chown.
+func testKillPriv(t *testing.T, f *fixture) {
+	a := f.create(Root, RootIno, "prog", 06755)
+	require.NoError(t, f.s.SetXattr(f.ctx, Root, a.Ino, xattrCaps, []byte("caps"), 0))
+	require.True(t, f.attr(a.Ino).HasCaps)
+	got, err := f.s.SetAttr(f.ctx, Root, a.Ino, SetAttrIn{Valid: SetKillPriv})
+	require.NoError(t, err)
+	require.Equal(t, uint32(0755), got.Perm())
+	_, err = f.s.GetXattr(f.ctx, Root, a.Ino, xattrCaps)
+	requireErrno(t, err, syscall.ENODATA)
+
+	require.NoError(t, f.s.SetXattr(f.ctx, Root, a.Ino, xattrCaps, []byte("caps"), 0))
+	_, err = f.s.CommitWrite(f.ctx, a.Ino, 10, 0, nil)
+	require.NoError(t, err)
+	_, err = f.s.GetXattr(f.ctx, Root, a.Ino, xattrCaps)
+	requireErrno(t, err, syscall.ENODATA) // a write drops capabilities
+	require.False(t, f.attr(a.Ino).HasCaps)
+
+	// Without group execute, setgid stays (it means mandatory locking).
+	b := f.create(Root, RootIno, "locking", 02644)
+	got, err = f.s.SetAttr(f.ctx, Root, b.Ino, SetAttrIn{Valid: SetKillPriv})
+	require.NoError(t, err)
+	require.Equal(t, uint32(02644), got.Perm())
 }
 
 func testStickyAndSetgid(t *testing.T, f *fixture) {

@@ -166,6 +166,7 @@ func (s *Service) CommitWrite(ctx context.Context, ino Ino, size uint64, mtime i
 		}
 		a.Mtime, a.Ctime = mtime, t.now
 		a.Gen++
+		t.dropCaps(a)
 		t.putAttr(a)
 		out = a
 		return nil

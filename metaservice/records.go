@@ -45,6 +45,9 @@ type Attr struct {
 	// HasDefaultACL says a directory has a default ACL xattr, read by
 	// every create under it.
 	HasDefaultACL bool
+	// HasCaps says the inode has a security.capability xattr, which every
+	// content change and chown removes.
+	HasCaps bool
 	// ChildShard is the shard a directory's new children are born in: its
 	// parent's ChildShard, or a new shard for a shard root.
 	ChildShard ShardID

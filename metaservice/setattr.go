@@ -19,6 +19,12 @@ const (
 	// SetFromHandle says the change comes through an open file (ftruncate,
 	// futimens), whose open already checked write permission.
 	SetFromHandle
+	// SetKillPriv drops setuid, and setgid when group-executable, as the
+	// kernel asks when an unprivileged process writes or truncates a
+	// file (FUSE's KILLPRIV_V2 contract).
+	SetKillPriv
+
+	setAttrAll = SetKillPriv<<1 - 1
 )
 
 // SetAttrIn is a setattr request.
@@ -44,7 +50,10 @@ func (s *Service) SetAttr(ctx context.Context, c *Cred, ino Ino, in SetAttrIn) (
 		if err != nil {
 			return err
 		}
-		for _, step := range []func(*tx, *Cred, *Attr, *SetAttrIn) error{setOwner, setMode, setSize, setTimes} {
+		if in.Valid&^setAttrAll != 0 {
+			return errnof(syscall.EINVAL, "setattr bits %#x", in.Valid&^setAttrAll)
+		}
+		for _, step := range []func(*tx, *Cred, *Attr, *SetAttrIn) error{setOwner, setMode, setSize, setTimes, setKillPriv} {
 			if err := step(t, c, a, &in); err != nil {
 				return err
 			}
@@ -84,12 +93,36 @@ func setOwner(t *tx, c *Cred, a *Attr, in *SetAttrIn) error {
 	if !a.IsDir() {
 		// As Linux: a chown of a non-directory drops setuid, and setgid
 		// when it means "set group id" (group execute is on).
-		a.Mode &^= syscall.S_ISUID
-		if a.Mode&syscall.S_IXGRP != 0 {
-			a.Mode &^= syscall.S_ISGID
-		}
+		killSuid(a)
 	}
 	a.Uid, a.Gid = uid, gid
+	t.dropCaps(a)
+	return nil
+}
+
+// killSuid drops setuid, and setgid when group execute is on (without it
+// setgid means mandatory locking, which a write does not change).
+func killSuid(a *Attr) {
+	a.Mode &^= syscall.S_ISUID
+	if a.Mode&syscall.S_IXGRP != 0 {
+		a.Mode &^= syscall.S_ISGID
+	}
+}
+
+// dropCaps removes a file's capabilities, as any change of its content or
+// owner must.
+func (t *tx) dropCaps(a *Attr) {
+	if a.HasCaps {
+		t.mustDelete(xattrKey(a.Ino, xattrCaps))
+		a.HasCaps = false
+	}
+}
+
+func setKillPriv(t *tx, c *Cred, a *Attr, in *SetAttrIn) error {
+	if in.Valid&SetKillPriv != 0 && !a.IsDir() {
+		killSuid(a)
+		t.dropCaps(a)
+	}
 	return nil
 }
 
@@ -147,6 +180,7 @@ func setSize(t *tx, c *Cred, a *Attr, in *SetAttrIn) error {
 	}
 	a.Size = in.Size
 	a.Gen++
+	t.dropCaps(a)
 	return nil
 }
 

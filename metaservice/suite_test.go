@@ -117,6 +117,7 @@ var suite = map[string]func(t *testing.T, f *fixture){
 	"RenameExchange":    testRenameExchange,
 	"ReadDirCookies":    testReadDirCookies,
 	"SetAttrRules":      testSetAttrRules,
+	"KillPriv":          testKillPriv,
 	"StickyAndSetgid":   testStickyAndSetgid,
 	"Xattrs":            testXattrs,
 	"ACL":               testACL,

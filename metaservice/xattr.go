@@ -12,6 +12,9 @@ const (
 	XattrReplace = 2
 )
 
+// xattrCaps holds a file's capabilities (setcap).
+const xattrCaps = "security.capability"
+
 // Limits of extended attributes, as Linux's VFS.
 const (
 	MaxXattrName  = 255
@@ -146,6 +149,9 @@ func (s *Service) SetXattr(ctx context.Context, c *Cred, ino Ino, name string, v
 		} else if old != nil {
 			t.mustDelete(k)
 		}
+		if name == xattrCaps {
+			a.HasCaps = true
+		}
 		a.Ctime = t.now
 		t.putAttr(a)
 		return nil
@@ -202,6 +208,8 @@ func (s *Service) RemoveXattr(ctx context.Context, c *Cred, ino Ino, name string
 			a.HasACL = false
 		case xattrACLDefault:
 			a.HasDefaultACL = false
+		case xattrCaps:
+			a.HasCaps = false
 		}
 		a.Ctime = t.now
 		t.putAttr(a)

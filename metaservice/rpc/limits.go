@@ -87,7 +87,7 @@ func (r *openReq) check() error   { return r.Cred.check() }
 
 // setAttrKnown is every SetAttrIn.Valid bit the core understands.
 const setAttrKnown = ms.SetMode | ms.SetUid | ms.SetGid | ms.SetSize | ms.SetAtime | ms.SetMtime |
-	ms.SetAtimeNow | ms.SetMtimeNow | ms.SetCtime | ms.SetFromHandle
+	ms.SetAtimeNow | ms.SetMtimeNow | ms.SetCtime | ms.SetFromHandle | ms.SetKillPriv
 
 func (r *setAttrReq) check() error {
 	if r.Valid&^setAttrKnown != 0 {

@@ -1,0 +1,122 @@
+package dataserver
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+
+	"github.com/lis-fs/lis/journal"
+)
+
+// accept journals m, queues it for the applier and makes it visible in cs.
+// The caller holds cs.mu exclusively and has checked m against cs (version,
+// lease, state). When accept returns nil the mutation is acknowledged: it
+// is in the journal (not yet durable) and every later read sees it.
+func (e *engine) accept(cs *chunkState, m *Mutation) (journal.LSN, error) {
+	if err := e.reserve(cs, m); err != nil {
+		return 0, err
+	}
+	enc := m.encodeFramed()
+	m.frame = nil
+	e.appendMu.Lock()
+	lsn, err := e.j.Append(enc)
+	if err == nil {
+		e.q.push(queued{lsn: lsn, cs: cs, m: m})
+	}
+	e.appendMu.Unlock()
+	if err != nil {
+		return 0, fmt.Errorf("chunk %x: journal %s: %w", cs.id, m.Op, err)
+	}
+	oldSize := cs.size
+	advanceState(cs, m)
+	e.logical.Add(cs.size - oldSize)
+	cs.lastLSN = lsn
+	cs.pending = append(cs.pending, pendingMut{lsn: lsn, version: cs.version, m: m})
+	return lsn, nil
+}
+
+// advanceState moves cs's acknowledged state past m.
+func advanceState(cs *chunkState, m *Mutation) {
+	switch m.Op {
+	case OpWrite, OpResyncData:
+		cs.size = max(cs.size, m.end())
+	case OpTruncate:
+		cs.size = int64(m.Arg)
+		cs.forgetAllocation(cs.size)
+	case OpResyncBegin:
+		cs.resyncing = true
+	case OpResyncEnd:
+		cs.size = int64(m.Arg)
+		cs.forgetAllocation(cs.size)
+		cs.resyncing = false
+	case OpDelete:
+		cs.deleted = true
+		cs.size = 0
+	case OpLease:
+		cs.epoch = max(cs.epoch, m.Arg)
+	case OpReplicas:
+		cs.replicas = decodePeers(m.Data)
+	}
+	if m.Op.bumpsVersion() {
+		cs.version = m.Version
+	}
+}
+
+// reserve makes sure applying m later cannot run out of space: the quota
+// is checked and the blocks m writes are preallocated. Errors wrap ENOSPC.
+func (e *engine) reserve(cs *chunkState, m *Mutation) error {
+	if m.Op != OpWrite && m.Op != OpResyncData {
+		return nil
+	}
+	n := int64(len(m.Data))
+	if c := e.cfg.Capacity; c > 0 {
+		growth := max(0, m.end()-cs.size)
+		if used := e.logical.Load() + e.j.Size(); used+growth+n > c {
+			return errChunk(cs.id, syscall.ENOSPC, "write of %d bytes: %d of %d bytes used", n, used, c)
+		}
+	}
+	if !cs.needsAllocation(m.Offset, n) {
+		return nil
+	}
+	f, err := e.openFile(cs)
+	if err != nil {
+		return err
+	}
+	if err := f.Allocate(m.Offset, n); err != nil {
+		return err
+	}
+	cs.markAllocated(m.Offset, n)
+	return nil
+}
+
+// encodePeers and decodePeers are the OpReplicas payload: "id=addr" lines.
+func encodePeers(peers []Peer) []byte {
+	var b strings.Builder
+	for _, p := range peers {
+		b.WriteString(p.ID + "=" + p.Addr + "\n")
+	}
+	return []byte(b.String())
+}
+
+func decodePeers(b []byte) []Peer {
+	var out []Peer
+	for _, line := range strings.Split(string(b), "\n") {
+		if id, addr, ok := strings.Cut(line, "="); ok {
+			out = append(out, Peer{ID: id, Addr: addr})
+		}
+	}
+	return out
+}
+
+// peerStrings renders peers for the chunk sidecar.
+func peerStrings(peers []Peer) []string {
+	out := make([]string, len(peers))
+	for i, p := range peers {
+		out[i] = p.ID + "=" + p.Addr
+	}
+	return out
+}
+
+func peersFromStrings(ss []string) []Peer {
+	return decodePeers([]byte(strings.Join(ss, "\n")))
+}

@@ -1,0 +1,160 @@
+package dataserver
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/lis-fs/lis/dataserver/chunkstore"
+)
+
+// applyLoop is the applier: it waits for queued mutations to become
+// durable (a client's sync, or one it forces after ApplyDelay) and applies
+// them to the chunk files in LSN order. A failure (disk full, I/O error)
+// stops it at that mutation, which stays acknowledged and readable from
+// the pending list; new writes are refused with that error until a retry
+// gets past it.
+func (e *engine) applyLoop(ctx context.Context) {
+	backoff := 10 * time.Millisecond
+	for e.q.waitItems(ctx) {
+		if err := e.makeDurable(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			e.log.Error("journal sync failed", "err", err)
+			sleep(ctx, time.Second)
+			continue
+		}
+		if err := e.applyDurable(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if e.applyErr.Swap(&err) == nil {
+				e.log.Error("applying journal to chunk files failed; refusing writes until it succeeds", "err", err)
+			}
+			sleep(ctx, backoff)
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		if e.applyErr.Swap(nil) != nil {
+			e.log.Info("applying journal to chunk files works again")
+		}
+		backoff = 10 * time.Millisecond
+	}
+}
+
+// makeDurable gives clients ApplyDelay to sync the oldest queued mutation
+// themselves (group commit), then syncs the journal through everything
+// queued. Under back-pressure it syncs at once.
+func (e *engine) makeDurable(ctx context.Context) error {
+	if head := e.q.first(); head != 0 && head <= e.j.DurableLSN() {
+		return nil // something is already applicable
+	}
+	if !e.q.overHalf() {
+		sleep(ctx, e.cfg.ApplyDelay)
+	}
+	return e.j.Sync(ctx, e.q.last())
+}
+
+// applyDurable applies every queued mutation that is durable.
+func (e *engine) applyDurable(ctx context.Context) error {
+	items := e.q.upTo(e.j.DurableLSN())
+	for _, it := range items {
+		if err := e.applyQueued(it); err != nil {
+			return err
+		}
+		e.q.pop(it)
+		e.applied.Store(uint64(it.lsn))
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+// applyQueued applies one queued mutation to its chunk file and drops it
+// from the chunk's pending list.
+func (e *engine) applyQueued(it queued) error {
+	cs := it.cs
+	if it.m.Op == OpDelete {
+		return e.applyDelete(it)
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if len(cs.pending) == 0 || cs.pending[0].lsn != it.lsn {
+		panic(fmt.Sprintf("dataserver: chunk %x: pending list out of order at LSN %d", cs.id, it.lsn))
+	}
+	f, err := e.openFile(cs)
+	if err != nil {
+		return err
+	}
+	if err := applyToFile(f, it.m); err != nil {
+		return err
+	}
+	cs.pending[0] = pendingMut{}
+	cs.pending = cs.pending[1:]
+	if len(cs.pending) == 0 {
+		cs.pending = nil
+	}
+	cs.dirty = true
+	return nil
+}
+
+// applyDelete removes the chunk's files. It takes ckptMu so a checkpoint
+// never snapshots a chunk whose files are going away.
+func (e *engine) applyDelete(it queued) error {
+	e.ckptMu.Lock()
+	defer e.ckptMu.Unlock()
+	cs := it.cs
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if err := e.store.Remove(cs.id, cs.file); err != nil {
+		return err
+	}
+	cs.file = nil
+	cs.pending = nil // the delete is the last mutation a chunk accepts
+	e.forget(cs)
+	return nil
+}
+
+// applyToFile makes the chunk file reflect m (data, size and metadata).
+// It is used both by the applier and by journal replay; applying a suffix
+// of the mutations a file already reflects again, in order, is harmless.
+func applyToFile(f *chunkstore.Chunk, m *Mutation) error {
+	var err error
+	switch m.Op {
+	case OpWrite, OpResyncData:
+		err = f.WriteAt(m.Data, m.Offset)
+	case OpTruncate, OpResyncEnd:
+		err = f.Truncate(int64(m.Arg))
+	}
+	if err != nil {
+		return err
+	}
+	meta := f.Meta()
+	switch m.Op {
+	case OpLease:
+		meta.Epoch = max(meta.Epoch, m.Arg)
+	case OpReplicas:
+		meta.Replicas = peerStrings(decodePeers(m.Data))
+	case OpResyncBegin:
+		meta.Flags |= chunkstore.FlagResyncing
+	case OpResyncEnd:
+		meta.Flags &^= chunkstore.FlagResyncing
+	}
+	if m.Op.bumpsVersion() {
+		meta.Version = m.Version
+	}
+	f.SetMeta(meta)
+	return nil
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}

@@ -1,0 +1,161 @@
+package dataserver
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// benchServer is a dataserver on the local disk, reached over its unix
+// socket, for the benchmarks.
+func benchServer(b *testing.B) *testServer {
+	return startServer(b, shortDir(b), "bench", func(c *Config) { c.CheckpointInterval = 2 * time.Second })
+}
+
+// BenchmarkSequentialWrite writes b.N MiB sequentially (1 MiB writes)
+// through the dataserver RPC, then the same bytes with os.File.Write to a
+// file on the same disk, and reports both rates and their ratio. "synced"
+// includes a final sync (SyncAll / fsync) in both timings; "qd4" keeps
+// four writes in flight, as the FUSE client's write-back does.
+func BenchmarkSequentialWrite(b *testing.B) {
+	for _, bc := range []struct {
+		name   string
+		depth  int
+		synced bool
+	}{{"qd1", 1, false}, {"qd4", 4, false}, {"qd1-synced", 1, true}, {"qd4-synced", 4, true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			ts := benchServer(b)
+			data := randBytes(rand.New(rand.NewPCG(1, 1)), 1<<20)
+			ctx := context.Background()
+			b.SetBytes(1 << 20)
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			next := make(chan int)
+			for range bc.depth {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range next {
+						chunk, off := uint64(i/64), int64(i%64)<<20
+						if _, err := ts.client.Write(ctx, WriteReq{Chunk: chunk, AnyVersion: true, Offset: off, Data: data}); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			for i := range b.N {
+				next <- i
+			}
+			close(next)
+			wg.Wait()
+			if bc.synced {
+				require.NoError(b, ts.client.SyncAll(ctx))
+			}
+			ds := time.Since(start)
+			b.StopTimer()
+
+			f, err := os.Create(filepath.Join(ts.cfg.Dir, "plain"))
+			require.NoError(b, err)
+			start = time.Now()
+			for range b.N {
+				_, err := f.Write(data)
+				require.NoError(b, err)
+			}
+			if bc.synced {
+				require.NoError(b, f.Sync())
+			}
+			plain := time.Since(start)
+			require.NoError(b, f.Close())
+
+			mb := float64(b.N)
+			b.ReportMetric(mb/ds.Seconds(), "ds_MB/s")
+			b.ReportMetric(mb/plain.Seconds(), "file_MB/s")
+			b.ReportMetric(plain.Seconds()/ds.Seconds(), "ratio")
+		})
+	}
+}
+
+// BenchmarkWriteAck4K measures the latency of 4 KiB writes over the unix
+// socket, acknowledged from the journal ("nosync") or after the journal
+// sync ("sync"), and reports p50 and p99.
+func BenchmarkWriteAck4K(b *testing.B) {
+	for _, sync := range []bool{false, true} {
+		name := "nosync"
+		if sync {
+			name = "sync"
+		}
+		b.Run(name, func(b *testing.B) {
+			ts := benchServer(b)
+			data := randBytes(rand.New(rand.NewPCG(2, 2)), 4<<10)
+			ctx := context.Background()
+			lat := make([]time.Duration, 0, b.N)
+			var version uint64
+			b.ResetTimer()
+			for i := range b.N {
+				off := int64(i*4096) % (64 << 20)
+				start := time.Now()
+				resp, err := ts.client.Write(ctx, WriteReq{Chunk: 1, ExpectedVersion: version, Offset: off, Data: data, Sync: sync})
+				lat = append(lat, time.Since(start))
+				if err != nil {
+					b.Fatal(err)
+				}
+				version = resp.Version
+			}
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50_us")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99_us")
+		})
+	}
+}
+
+// BenchmarkSyncedWriters runs b.N synced 4 KiB writes from one writer,
+// then b.N spread over 16 concurrent writers (each on its own chunk), and
+// reports both throughputs and their ratio: group commit lets concurrent
+// writers share journal syncs.
+func BenchmarkSyncedWriters(b *testing.B) {
+	ts := benchServer(b)
+	data := randBytes(rand.New(rand.NewPCG(3, 3)), 4<<10)
+	ctx := context.Background()
+	run := func(writers int) time.Duration {
+		var wg sync.WaitGroup
+		start := time.Now()
+		for w := range writers {
+			n := b.N / writers
+			if w < b.N%writers {
+				n++
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				chunk := uint64(100*writers + w)
+				for i := range n {
+					off := int64(i*4096) % (64 << 20)
+					if _, err := ts.client.Write(ctx, WriteReq{Chunk: chunk, AnyVersion: true, Offset: off, Data: data, Sync: true}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	b.ResetTimer()
+	one := run(1)
+	sixteen := run(16)
+	b.StopTimer()
+	n := float64(b.N)
+	b.ReportMetric(n/one.Seconds(), "1w_ops/s")
+	b.ReportMetric(n/sixteen.Seconds(), "16w_ops/s")
+	b.ReportMetric(one.Seconds()/sixteen.Seconds(), "ratio")
+}

@@ -1,0 +1,141 @@
+package dataserver
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/lis-fs/lis/dataserver/chunkstore"
+	"github.com/lis-fs/lis/journal"
+)
+
+// checkpointFile holds the LSN through which every journal record is
+// reflected in the chunk files and their sidecars; replay starts after it.
+const checkpointFile = "checkpoint"
+
+// checkpointLoop checkpoints every CheckpointInterval, and sooner when the
+// journal holds more than a segment past the last checkpoint.
+func (e *engine) checkpointLoop(ctx context.Context) {
+	tick := time.NewTicker(e.cfg.CheckpointInterval / 8)
+	defer tick.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		due := time.Since(last) >= e.cfg.CheckpointInterval ||
+			e.j.LastLSN() > 0 && e.j.Size() > 2*e.cfg.JournalSegmentSize
+		if !due {
+			continue
+		}
+		if err := e.checkpoint(); err != nil {
+			e.log.Error("checkpoint failed", "err", err)
+		} else if e.afterCheckpoint != nil {
+			e.afterCheckpoint()
+		}
+		last = time.Now()
+	}
+}
+
+// checkpoint persists every chunk changed since the last checkpoint and
+// then releases the journal through the applied LSN read before the
+// snapshots were taken. Snapshots may include mutations past that LSN;
+// replaying those again after a crash is harmless (see applyToFile).
+func (e *engine) checkpoint() error {
+	e.ckptMu.Lock()
+	defer e.ckptMu.Unlock()
+	upTo := journal.LSN(e.applied.Load())
+	if upTo <= e.ckptLSN {
+		return nil
+	}
+	var snaps []chunkstore.Snapshot
+	var taken []*chunkState
+	for _, cs := range e.snapshotStates() {
+		cs.mu.Lock()
+		if cs.dirty && cs.file != nil {
+			snaps = append(snaps, cs.file.Snapshot())
+			taken = append(taken, cs)
+			cs.dirty = false
+		}
+		cs.mu.Unlock()
+	}
+	err := e.store.Checkpoint(snaps)
+	if err == nil {
+		err = writeCheckpoint(e.cfg.Dir, upTo)
+	}
+	if err == nil {
+		err = e.j.Release(upTo)
+	}
+	if err != nil {
+		for _, cs := range taken {
+			cs.mu.Lock()
+			cs.dirty = true
+			cs.mu.Unlock()
+		}
+		return fmt.Errorf("checkpoint through LSN %d: %w", upTo, err)
+	}
+	e.ckptLSN = upTo
+	e.m.checkpoints.Inc()
+	return nil
+}
+
+// The checkpoint file is 8 bytes of LSN and a CRC32C of them; it is
+// replaced atomically.
+func writeCheckpoint(dir string, lsn journal.LSN) error {
+	b := binary.LittleEndian.AppendUint64(nil, uint64(lsn))
+	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
+	final := filepath.Join(dir, checkpointFile)
+	tmp := final + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("write checkpoint: %w", err)
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, final)
+	}
+	if err == nil {
+		err = syncDir(dir)
+	}
+	if err != nil {
+		return fmt.Errorf("write checkpoint: %w", err)
+	}
+	return nil
+}
+
+func readCheckpoint(dir string) (journal.LSN, error) {
+	b, err := os.ReadFile(filepath.Join(dir, checkpointFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read checkpoint: %w", err)
+	}
+	if len(b) != 12 || binary.LittleEndian.Uint32(b[8:]) != crc32.Checksum(b[:8], crc32.MakeTable(crc32.Castagnoli)) {
+		return 0, fmt.Errorf("read checkpoint: %s is corrupt", filepath.Join(dir, checkpointFile))
+	}
+	return journal.LSN(binary.LittleEndian.Uint64(b)), nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

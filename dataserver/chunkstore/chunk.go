@@ -1,0 +1,245 @@
+package chunkstore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Chunk is one chunk's open data file and its in-memory metadata and block
+// checksums. See the package doc for the concurrency contract.
+//
+// Invariant: len(crcs) == blocksFor(meta.Size), and crcs[i] is the checksum
+// of block i of the data file as this Chunk last wrote it (bytes past
+// meta.Size counted as zeros).
+type Chunk struct {
+	id    uint64
+	store *Store
+	f     *os.File
+	meta  Meta
+	crcs  []uint32
+	// noFallocate is set once the filesystem said it cannot preallocate.
+	noFallocate bool
+}
+
+// ID returns the chunk id.
+func (c *Chunk) ID() uint64 { return c.id }
+
+// Meta returns a copy of the chunk's metadata.
+func (c *Chunk) Meta() Meta {
+	m := c.meta
+	m.Replicas = append([]string(nil), m.Replicas...)
+	return m
+}
+
+// Size returns the chunk's size in bytes.
+func (c *Chunk) Size() int64 { return c.meta.Size }
+
+// SetMeta replaces the metadata the engine owns (version, epoch, replicas,
+// flags). m.Size is ignored: the size follows WriteAt and Truncate.
+func (c *Chunk) SetMeta(m Meta) {
+	m.Size = c.meta.Size
+	m.Replicas = append([]string(nil), m.Replicas...)
+	c.meta = m
+}
+
+// CRCs returns a copy of the block checksums.
+func (c *Chunk) CRCs() []uint32 { return append([]uint32(nil), c.crcs...) }
+
+// ReadAt fills p with the chunk's bytes at off, zeros past the end of the
+// chunk. Every block touched is read whole and verified; a mismatch fails
+// the read with an error wrapping syscall.EIO and is reported to the
+// store's OnCorrupt hook.
+func (c *Chunk) ReadAt(p []byte, off int64) error {
+	if off < 0 {
+		return fmt.Errorf("chunk %x: read at %d: %w", c.id, off, syscall.EINVAL)
+	}
+	clear(p)
+	end := off + int64(len(p))
+	dataEnd := min(end, c.meta.Size)
+	if off >= dataEnd {
+		return nil
+	}
+	first := off / BlockSize
+	last := (dataEnd - 1) / BlockSize
+	spanOff := first * BlockSize
+	spanEnd := min((last+1)*BlockSize, c.meta.Size)
+	inPlace := spanOff == off && spanEnd <= end
+	var span []byte
+	switch {
+	case inPlace:
+		span = p[:spanEnd-spanOff] // aligned: read and verify in place
+	case spanEnd-spanOff <= BlockSize:
+		bp := blockPool.Get().(*[]byte)
+		defer blockPool.Put(bp)
+		span = (*bp)[:spanEnd-spanOff]
+	default:
+		span = make([]byte, spanEnd-spanOff)
+	}
+	if err := c.readFull(span, spanOff); err != nil {
+		return err
+	}
+	for b := first; b <= last; b++ {
+		lo := (b - first) * BlockSize
+		hi := min(lo+BlockSize, int64(len(span)))
+		if got := blockCRC(span[lo:hi]); got != c.crcs[b] {
+			c.store.reportCorrupt(c.id, b)
+			return fmt.Errorf("chunk %x block %d: checksum mismatch (have %08x, want %08x): %w",
+				c.id, b, got, c.crcs[b], syscall.EIO)
+		}
+	}
+	if !inPlace {
+		copy(p, span[off-spanOff:dataEnd-spanOff])
+	}
+	return nil
+}
+
+// readFull reads len(p) bytes at off; bytes past the end of the data file
+// read as zeros (the file may be shorter than the chunk when its tail is a
+// hole).
+func (c *Chunk) readFull(p []byte, off int64) error {
+	n, err := c.f.ReadAt(p, off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("chunk %x: read: %w", c.id, err)
+	}
+	clear(p[n:])
+	return nil
+}
+
+// WriteAt writes p at off and updates the checksums of every block it
+// touches. On error the data file may hold part of p, but the checksums
+// and size still describe what this Chunk believes is there only if the
+// caller retries the same write; the engine therefore treats a failed
+// apply as "retry until it succeeds" and never moves on.
+func (c *Chunk) WriteAt(p []byte, off int64) error {
+	if off < 0 {
+		return fmt.Errorf("chunk %x: write at %d: %w", c.id, off, syscall.EINVAL)
+	}
+	if len(p) == 0 {
+		return nil
+	}
+	if _, err := c.f.WriteAt(p, off); err != nil {
+		return fmt.Errorf("chunk %x: write %d bytes at %d: %w", c.id, len(p), off, err)
+	}
+	end := off + int64(len(p))
+	c.growTo(end)
+	for b := off / BlockSize; b*BlockSize < end; b++ {
+		lo, hi := b*BlockSize, min((b+1)*BlockSize, c.meta.Size)
+		if lo >= off && hi <= end {
+			c.crcs[b] = blockCRC(p[lo-off : hi-off])
+			continue
+		}
+		if err := c.rehashBlock(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// growTo extends the size to n (if larger); new blocks are holes.
+func (c *Chunk) growTo(n int64) {
+	if n <= c.meta.Size {
+		return
+	}
+	for int64(len(c.crcs)) < blocksFor(n) {
+		c.crcs = append(c.crcs, ZeroBlockCRC)
+	}
+	c.meta.Size = n
+}
+
+// rehashBlock recomputes block b's checksum from the data file.
+func (c *Chunk) rehashBlock(b int64) error {
+	lo, hi := b*BlockSize, min((b+1)*BlockSize, c.meta.Size)
+	bp := blockPool.Get().(*[]byte)
+	defer blockPool.Put(bp)
+	buf := (*bp)[:hi-lo]
+	if err := c.readFull(buf, lo); err != nil {
+		return err
+	}
+	c.crcs[b] = blockCRC(buf)
+	return nil
+}
+
+// blockPool recycles BlockSize buffers for checksum work.
+var blockPool = sync.Pool{New: func() any { b := make([]byte, BlockSize); return &b }}
+
+// Truncate sets the chunk's size. Shrinking discards the bytes past size;
+// growing adds a hole.
+func (c *Chunk) Truncate(size int64) error {
+	if size < 0 {
+		return fmt.Errorf("chunk %x: truncate to %d: %w", c.id, size, syscall.EINVAL)
+	}
+	if err := c.f.Truncate(size); err != nil {
+		return fmt.Errorf("chunk %x: truncate to %d: %w", c.id, size, err)
+	}
+	if size >= c.meta.Size {
+		c.growTo(size) // old tail block already counted the new zeros
+		return nil
+	}
+	c.crcs = c.crcs[:blocksFor(size)]
+	c.meta.Size = size
+	if size%BlockSize != 0 {
+		return c.rehashBlock(size / BlockSize)
+	}
+	return nil
+}
+
+// Allocate reserves disk space for [off, off+n) without changing the size,
+// so that a later WriteAt of that range cannot fail with ENOSPC. Returns an
+// error wrapping ENOSPC when the disk is full. Filesystems that cannot
+// preallocate are tolerated (the reservation is then best effort).
+func (c *Chunk) Allocate(off, n int64) error {
+	if c.noFallocate || n <= 0 {
+		return nil
+	}
+	err := unix.Fallocate(int(c.f.Fd()), unix.FALLOC_FL_KEEP_SIZE, off, n)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOSYS):
+		c.noFallocate = true
+		return nil
+	default:
+		return fmt.Errorf("chunk %x: reserve %d bytes at %d: %w", c.id, n, off, err)
+	}
+}
+
+// SyncData makes the data file's contents durable (fdatasync).
+func (c *Chunk) SyncData() error {
+	if err := unix.Fdatasync(int(c.f.Fd())); err != nil {
+		return fmt.Errorf("chunk %x: fdatasync: %w", c.id, err)
+	}
+	return nil
+}
+
+// Snapshot captures the metadata and checksums for Store.Checkpoint. It
+// needs the same exclusion as ReadAt (no concurrent mutation).
+func (c *Chunk) Snapshot() Snapshot {
+	return Snapshot{chunk: c, side: sidecar{Meta: c.Meta(), CRCs: c.CRCs()}}
+}
+
+// Close closes the data file.
+func (c *Chunk) Close() error {
+	if err := c.f.Close(); err != nil {
+		return fmt.Errorf("chunk %x: close: %w", c.id, err)
+	}
+	return nil
+}
+
+// Snapshot is a chunk's metadata and checksums as of one moment, to be
+// persisted by Store.Checkpoint.
+type Snapshot struct {
+	chunk *Chunk
+	side  sidecar
+}
+
+// ID returns the snapshotted chunk's id.
+func (s Snapshot) ID() uint64 { return s.chunk.id }
+
+// Meta returns the snapshotted metadata.
+func (s Snapshot) Meta() Meta { return s.side.Meta }

@@ -1,0 +1,26 @@
+// Package chunkstore keeps a dataserver's chunks on local disk: one sparse
+// data file per chunk and a sidecar holding the chunk's persisted metadata
+// (version, size, lease epoch, replica list) and a CRC32C per 64 KiB block.
+//
+// Checksums. Every block's checksum covers the full BlockSize bytes of the
+// block, with the bytes past the end of the chunk counted as zeros; a hole
+// therefore has the checksum of a zero block and truncation keeps the rule
+// true by recomputing the new last block. ReadAt verifies every block it
+// touches and fails the read with EIO (and reports the block) rather than
+// return data that does not match its checksum.
+//
+// Durability. A Chunk's in-memory checksums always match the bytes the
+// chunk has written to its data file, but the sidecar on disk is only
+// rewritten by Store.Checkpoint (data file fdatasync, then sidecar written to
+// a temporary file, fsynced and renamed into place). Between checkpoints the
+// data file may be ahead of its sidecar; the owner (the dataserver engine)
+// makes that safe by replaying its journal from the last checkpoint, which
+// rewrites every block touched since. For the same reason a chunk whose
+// sidecar is missing was born after the last checkpoint and is opened empty,
+// and a data file longer than its sidecar's size is cut back to that size.
+//
+// Concurrency. A Chunk's ReadAt calls may run concurrently with each other;
+// WriteAt, Truncate and Close need exclusive access, which the owner's
+// per-chunk lock provides. Snapshot and SyncData may run concurrently with
+// anything but Close.
+package chunkstore

@@ -1,0 +1,245 @@
+package chunkstore
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Options configure a Store.
+type Options struct {
+	// OnCorrupt is called (from the reading goroutine) for every block
+	// whose checksum did not match on read. May be nil.
+	OnCorrupt func(id uint64, block int64)
+}
+
+// Store is a directory of chunks: DIR/xx/<id>.dat (data) and
+// DIR/xx/<id>.meta (sidecar), xx being the id's low byte, so that no
+// directory grows past a few thousand entries per million chunks.
+//
+// Store is safe for concurrent use on distinct chunks; the caller makes
+// sure one chunk id is not opened twice at once.
+type Store struct {
+	dir  string
+	opts Options
+
+	dirsMu sync.Mutex
+	dirs   map[string]bool // subdirectories known to exist
+}
+
+// Open opens (creating if needed) the store rooted at dir.
+func Open(dir string, opts Options) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("chunk store %s: %w", dir, err)
+	}
+	return &Store{dir: dir, opts: opts, dirs: map[string]bool{}}, nil
+}
+
+func (s *Store) reportCorrupt(id uint64, block int64) {
+	if s.opts.OnCorrupt != nil {
+		s.opts.OnCorrupt(id, block)
+	}
+}
+
+func (s *Store) subdir(id uint64) string {
+	return filepath.Join(s.dir, fmt.Sprintf("%02x", id&0xff))
+}
+
+func (s *Store) dataPath(id uint64) string {
+	return filepath.Join(s.subdir(id), fmt.Sprintf("%016x.dat", id))
+}
+
+func (s *Store) metaPath(id uint64) string {
+	return filepath.Join(s.subdir(id), fmt.Sprintf("%016x.meta", id))
+}
+
+// List returns the ids of every chunk that has a data or sidecar file, and
+// removes temporary files left by an interrupted checkpoint.
+func (s *Store) List() ([]uint64, error) {
+	subs, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("list chunks: %w", err)
+	}
+	seen := map[uint64]bool{}
+	var ids []uint64
+	for _, sub := range subs {
+		if !sub.IsDir() || len(sub.Name()) != 2 {
+			continue
+		}
+		ents, err := os.ReadDir(filepath.Join(s.dir, sub.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("list chunks: %w", err)
+		}
+		for _, e := range ents {
+			name := e.Name()
+			if strings.HasSuffix(name, ".tmp") {
+				_ = os.Remove(filepath.Join(s.dir, sub.Name(), name))
+				continue
+			}
+			stem, _, _ := strings.Cut(name, ".")
+			id, err := strconv.ParseUint(stem, 16, 64)
+			if err != nil || seen[id] {
+				continue
+			}
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// Open opens chunk id, creating an empty one if it does not exist. A chunk
+// without a sidecar is opened empty and its data file truncated (see the
+// package doc); a data file longer than the sidecar's size is cut back.
+func (s *Store) Open(id uint64) (*Chunk, error) {
+	if err := s.ensureDir(id); err != nil {
+		return nil, err
+	}
+	side, err := s.readSidecar(id)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(s.dataPath(id), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open chunk %x: %w", id, err)
+	}
+	c := &Chunk{id: id, store: s, f: f, meta: side.Meta, crcs: side.CRCs}
+	if err := c.trimData(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// trimData cuts the data file back to the sidecar's size.
+func (c *Chunk) trimData() error {
+	st, err := c.f.Stat()
+	if err != nil {
+		return fmt.Errorf("open chunk %x: %w", c.id, err)
+	}
+	if st.Size() > c.meta.Size {
+		if err := c.f.Truncate(c.meta.Size); err != nil {
+			return fmt.Errorf("open chunk %x: trim to %d: %w", c.id, c.meta.Size, err)
+		}
+	}
+	return nil
+}
+
+// readSidecar loads id's sidecar; a missing one is an empty chunk.
+func (s *Store) readSidecar(id uint64) (*sidecar, error) {
+	b, err := os.ReadFile(s.metaPath(id))
+	if errors.Is(err, os.ErrNotExist) {
+		return &sidecar{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open chunk %x: %w", id, err)
+	}
+	side, err := decodeSidecar(b)
+	if err != nil {
+		return nil, fmt.Errorf("open chunk %x: %s: %w", id, s.metaPath(id), err)
+	}
+	return side, nil
+}
+
+func (s *Store) ensureDir(id uint64) error {
+	d := s.subdir(id)
+	s.dirsMu.Lock()
+	defer s.dirsMu.Unlock()
+	if s.dirs[d] {
+		return nil
+	}
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return fmt.Errorf("chunk %x: %w", id, err)
+	}
+	if err := syncDir(s.dir); err != nil {
+		return err
+	}
+	s.dirs[d] = true
+	return nil
+}
+
+// Remove closes c (if not nil) and deletes chunk id's files. The sidecar
+// goes first, so an interrupted removal leaves a data file without sidecar,
+// which reopens empty.
+func (s *Store) Remove(id uint64, c *Chunk) error {
+	if c != nil {
+		if err := c.Close(); err != nil {
+			return err
+		}
+	}
+	for _, p := range []string{s.metaPath(id), s.dataPath(id)} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove chunk %x: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// Checkpoint makes each snapshot durable: the chunk's data file is
+// fdatasynced, then its sidecar is replaced atomically (temporary file,
+// fsync, rename, directory fsync). When Checkpoint returns nil, every
+// snapshotted chunk reopens with at least the snapshot's metadata and
+// checksums, and with data that matches them for every block not written
+// after the snapshot was taken.
+func (s *Store) Checkpoint(snaps []Snapshot) error {
+	dirty := map[string]bool{}
+	for _, sn := range snaps {
+		if err := sn.chunk.SyncData(); err != nil {
+			return err
+		}
+		if err := s.writeSidecar(sn.chunk.id, &sn.side); err != nil {
+			return err
+		}
+		dirty[s.subdir(sn.chunk.id)] = true
+	}
+	for d := range dirty {
+		if err := syncDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) writeSidecar(id uint64, side *sidecar) error {
+	b, err := encodeSidecar(side)
+	if err != nil {
+		return err
+	}
+	final := s.metaPath(id)
+	tmp := final + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("chunk %x: write sidecar: %w", id, err)
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, final)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("chunk %x: write sidecar: %w", id, err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	return nil
+}

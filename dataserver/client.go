@@ -1,0 +1,114 @@
+package dataserver
+
+import (
+	"context"
+
+	"github.com/lis-fs/lis/dataserver/chunkstore"
+	"github.com/lis-fs/lis/metaservice/msgrpc"
+	"google.golang.org/grpc"
+)
+
+// Client calls a dataserver. Errors that mean an errno (ENOENT, ESTALE for
+// a stale version, EPERM without a lease, ENOSPC, EIO for a bad block,
+// ENOTCONN when the server is unreachable...) match with errors.Is on the
+// syscall.Errno. A Client is safe for concurrent use.
+type Client struct {
+	conn  grpc.ClientConnInterface
+	close func() error
+}
+
+// Dial connects to the dataserver at addr ("unix:/path" or "host:port").
+// The connection is made lazily.
+func Dial(addr string) (*Client, error) {
+	conn, err := msgrpc.Dial(addr, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{conn: conn, close: conn.Close}, nil
+}
+
+// NewClient makes a Client on an existing connection, which the caller
+// keeps owning.
+func NewClient(conn grpc.ClientConnInterface) *Client {
+	return &Client{conn: conn, close: func() error { return nil }}
+}
+
+// Close closes a connection made by Dial.
+func (c *Client) Close() error { return c.close() }
+
+func call[Req, Resp any](ctx context.Context, c *Client, method string, req *Req) (*Resp, error) {
+	return msgrpc.Invoke[Req, Resp](ctx, c.conn, ServiceName, method, req)
+}
+
+// Write writes req.Data at req.Offset of req.Chunk (see WriteReq for the
+// version and sync rules); it computes req.CRC.
+func (c *Client) Write(ctx context.Context, req WriteReq) (*WriteResp, error) {
+	req.CRC = chunkstore.CRC(req.Data)
+	return call[WriteReq, WriteResp](ctx, c, "Write", &req)
+}
+
+// Read reads n bytes at off of chunk.
+func (c *Client) Read(ctx context.Context, chunk uint64, off, n int64) (*ReadResp, error) {
+	return call[ReadReq, ReadResp](ctx, c, "Read", &ReadReq{Chunk: chunk, Offset: off, Length: n})
+}
+
+// Sync makes every acknowledged mutation of chunk durable and returns the
+// chunk's version.
+func (c *Client) Sync(ctx context.Context, chunk uint64) (uint64, error) {
+	r, err := call[SyncReq, SyncResp](ctx, c, "Sync", &SyncReq{Chunk: chunk})
+	if err != nil {
+		return 0, err
+	}
+	return r.Version, nil
+}
+
+// SyncAll makes every acknowledged mutation of every chunk durable.
+func (c *Client) SyncAll(ctx context.Context) error {
+	_, err := call[SyncReq, SyncResp](ctx, c, "Sync", &SyncReq{All: true})
+	return err
+}
+
+// Truncate sets a chunk's size.
+func (c *Client) Truncate(ctx context.Context, req TruncateReq) (*WriteResp, error) {
+	return call[TruncateReq, WriteResp](ctx, c, "Truncate", &req)
+}
+
+// Delete deletes a chunk (durably). Deleting a missing chunk succeeds.
+func (c *Client) Delete(ctx context.Context, chunk uint64) error {
+	_, err := call[DeleteReq, Empty](ctx, c, "Delete", &DeleteReq{Chunk: chunk})
+	return err
+}
+
+// GrantLease installs a write lease.
+func (c *Client) GrantLease(ctx context.Context, l Lease) error {
+	_, err := call[Lease, Empty](ctx, c, "GrantLease", &l)
+	return err
+}
+
+// RevokeLease ends a chunk's leases up to epoch.
+func (c *Client) RevokeLease(ctx context.Context, chunk, epoch uint64) error {
+	_, err := call[RevokeLeaseReq, Empty](ctx, c, "RevokeLease", &RevokeLeaseReq{Chunk: chunk, Epoch: epoch})
+	return err
+}
+
+// SetReplicas sets the peers a chunk is replicated to.
+func (c *Client) SetReplicas(ctx context.Context, chunk uint64, peers []Peer) error {
+	_, err := call[SetReplicasReq, Empty](ctx, c, "SetReplicas", &SetReplicasReq{Chunk: chunk, Replicas: peers})
+	return err
+}
+
+// ChunkInfo describes a chunk, including its replicas' acknowledged
+// versions.
+func (c *Client) ChunkInfo(ctx context.Context, chunk uint64) (*ChunkInfo, error) {
+	return call[ChunkReq, ChunkInfo](ctx, c, "ChunkInfo", &ChunkReq{Chunk: chunk})
+}
+
+// Checksums returns a chunk's block checksums at its current version.
+func (c *Client) Checksums(ctx context.Context, chunk uint64) (*Checksums, error) {
+	return call[ChunkReq, Checksums](ctx, c, "Checksums", &ChunkReq{Chunk: chunk})
+}
+
+// Stat describes the dataserver.
+func (c *Client) Stat(ctx context.Context) (*Stat, error) {
+	return call[Empty, Stat](ctx, c, "Stat", &Empty{})
+}

@@ -1,0 +1,123 @@
+package dataserver
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config configures a Server. Dir is required; everything else has a
+// default.
+type Config struct {
+	// Dir holds the chunk store (Dir/chunks) and the journal (Dir/journal).
+	Dir string
+	// ID names this dataserver in leases and replica lists; default the
+	// host name.
+	ID string
+	// Site and Region place the dataserver (reported, not used yet).
+	Site, Region string
+
+	// Listen is the TCP address peers (and remote clients) use, e.g.
+	// "127.0.0.1:7301"; "" means no TCP listener.
+	Listen string
+	// Unix is the socket path of the co-located client; "" means none.
+	Unix string
+
+	// ChunkSize is the largest size of a chunk; default 64 MiB.
+	ChunkSize int64
+	// MaxWrite bounds one Write's data; default 8 MiB.
+	MaxWrite int
+
+	// JournalSegmentSize is the journal's segment size; default 64 MiB.
+	JournalSegmentSize int64
+	// JournalSizeLimit is the journal size past which a replica that holds
+	// it back is dropped (and later brought back by a full copy); default
+	// 4 GiB, < 0 for no limit.
+	JournalSizeLimit int64
+
+	// ApplyDelay is how long an acknowledged write may wait for a client's
+	// sync to make it durable before the applier forces one (writes are
+	// applied to chunk files only once durable); default 5ms.
+	ApplyDelay time.Duration
+	// CheckpointInterval is the period of checkpoints (chunk files synced,
+	// journal released); default 2s.
+	CheckpointInterval time.Duration
+	// PendingLimit bounds the bytes acknowledged but not yet applied to
+	// chunk files; writers wait above it; default 256 MiB.
+	PendingLimit int64
+
+	// Capacity is a quota on the bytes this dataserver stores (chunk sizes
+	// plus journal); writes past it fail with ENOSPC; 0 means no quota
+	// (the disk's own ENOSPC still applies).
+	Capacity int64
+
+	// NoLeases accepts client writes without a write lease (a one-machine
+	// volume with no metaservice to grant them). Replica apply never needs
+	// a lease.
+	NoLeases bool
+
+	// ReplBatchBytes is the target uncompressed size of a replication
+	// batch; default 4 MiB. ReplWindow is how many unacknowledged batches
+	// a sender keeps in flight; default 8.
+	ReplBatchBytes int
+	ReplWindow     int
+
+	// Logger receives structured logs; default slog.Default().
+	Logger *slog.Logger
+	// Registerer receives the Prometheus metrics; nil means none.
+	Registerer prometheus.Registerer
+	// Now is the clock used for lease expiry; default time.Now.
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() error {
+	if c.Dir == "" {
+		return errors.New("dataserver: Config.Dir is required")
+	}
+	if c.ID == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return errors.New("dataserver: Config.ID is required (no host name)")
+		}
+		c.ID = h
+	}
+	defaults := []struct {
+		v   *int64
+		def int64
+	}{
+		{&c.ChunkSize, 64 << 20},
+		{&c.JournalSegmentSize, 64 << 20},
+		{&c.JournalSizeLimit, 4 << 30},
+		{&c.PendingLimit, 256 << 20},
+	}
+	for _, d := range defaults {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	if c.MaxWrite == 0 {
+		c.MaxWrite = 8 << 20
+	}
+	if c.ApplyDelay == 0 {
+		c.ApplyDelay = 5 * time.Millisecond
+	}
+	if c.CheckpointInterval == 0 {
+		c.CheckpointInterval = 2 * time.Second
+	}
+	if c.ReplBatchBytes == 0 {
+		c.ReplBatchBytes = 4 << 20
+	}
+	if c.ReplWindow == 0 {
+		c.ReplWindow = 8
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}

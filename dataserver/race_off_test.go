@@ -1,0 +1,5 @@
+//go:build !race
+
+package dataserver
+
+const raceEnabled = false

@@ -1,0 +1,222 @@
+package dataserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lis-fs/lis/dataserver/chunkstore"
+	"github.com/stretchr/testify/require"
+)
+
+var replMB = flag.Int("repl.mb", 0, "MiB of random overwrites in TestReplication (default 256; 32 with -short, 16 with -race)")
+
+// replChunk models one replicated chunk: its current content and the
+// block checksums (and size) of every version it has had.
+type replChunk struct {
+	content chunkModel // writer only
+	crcs    []uint32   // writer only
+
+	mu       sync.Mutex
+	versions map[uint64]modelVersion
+}
+
+type modelVersion struct {
+	size int64
+	crcs []uint32
+}
+
+func blockCRCOf(content []byte, b int) uint32 {
+	buf := make([]byte, chunkstore.BlockSize)
+	lo := b * chunkstore.BlockSize
+	if lo < len(content) {
+		copy(buf, content[lo:])
+	}
+	return chunkstore.CRC(buf)
+}
+
+// mutate applies a write (or truncate when data is nil) to the model and
+// records the resulting version. It is called before the mutation is sent,
+// so a replica can never show a version the model does not know.
+func (c *replChunk) mutate(version uint64, off int64, data []byte, truncate int64) {
+	lo, hi := 0, 0
+	if data != nil {
+		c.content.write(off, data)
+		lo, hi = int(off/chunkstore.BlockSize), int((off+int64(len(data))-1)/chunkstore.BlockSize)
+	} else {
+		c.content.truncate(truncate)
+		lo, hi = int(truncate/chunkstore.BlockSize), int(truncate/chunkstore.BlockSize)
+	}
+	n := (len(c.content) + chunkstore.BlockSize - 1) / chunkstore.BlockSize
+	for len(c.crcs) < n {
+		c.crcs = append(c.crcs, chunkstore.ZeroBlockCRC)
+	}
+	c.crcs = c.crcs[:n]
+	for b := lo; b <= hi && b < n; b++ {
+		c.crcs[b] = blockCRCOf(c.content, b)
+	}
+	c.mu.Lock()
+	c.versions[version] = modelVersion{size: int64(len(c.content)), crcs: slices.Clone(c.crcs)}
+	c.mu.Unlock()
+}
+
+func (c *replChunk) at(v uint64) (modelVersion, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	mv, ok := c.versions[v]
+	return mv, ok
+}
+
+// TestReplication writes random overwrites (and a few truncates) to two
+// chunks on one dataserver that replicates them to another over loopback
+// TCP. While it runs, the replica is sampled: whatever version it shows
+// (checksums, and one block read through the read path) must be exactly
+// the primary's content at that version, i.e. a prefix of the journal. In
+// the end the replica converges to identical content.
+func TestReplication(t *testing.T) {
+	total := *replMB
+	if total == 0 {
+		switch {
+		case raceEnabled:
+			total = 16
+		case testing.Short():
+			total = 32
+		default:
+			total = 256
+		}
+	}
+	ctx := context.Background()
+	a := startServer(t, shortDir(t), "a", nil)
+	b := startServer(t, shortDir(t), "b", nil)
+	bTCP, err := Dial(b.Addr())
+	require.NoError(t, err)
+	defer bTCP.Close()
+
+	const span = 24 << 20 // writes land in the first span bytes of each chunk
+	chunks := map[uint64]*replChunk{}
+	for _, id := range []uint64{0xa1, 0xa2} {
+		chunks[id] = &replChunk{versions: map[uint64]modelVersion{0: {}}}
+		require.NoError(t, a.client.SetReplicas(ctx, id, []Peer{{ID: "b", Addr: b.Addr()}}))
+	}
+	ids := []uint64{0xa1, 0xa2}
+
+	samplerCtx, stopSampler := context.WithCancel(ctx)
+	samples := make(chan int, 1)
+	go func() { samples <- sampleReplica(t, samplerCtx, bTCP, chunks, ids) }()
+
+	r := rand.New(rand.NewPCG(11, 12))
+	versions := map[uint64]uint64{}
+	start := time.Now()
+	for written := 0; written < total<<20; {
+		id := ids[r.IntN(len(ids))]
+		c := chunks[id]
+		next := versions[id] + 1
+		var err error
+		if r.IntN(100) == 0 {
+			size := r.Int64N(span)
+			c.mutate(next, 0, nil, size)
+			_, err = a.client.Truncate(ctx, TruncateReq{Chunk: id, ExpectedVersion: versions[id], Size: size})
+		} else {
+			n := 4<<10 + r.IntN(1<<20)
+			off := r.Int64N(span - int64(n))
+			data := randBytes(r, n)
+			c.mutate(next, off, data, 0)
+			_, err = a.client.Write(ctx, WriteReq{Chunk: id, ExpectedVersion: versions[id], Offset: off, Data: data})
+			written += n
+		}
+		require.NoError(t, err)
+		versions[id] = next
+	}
+	writeTime := time.Since(start)
+
+	// converge: the primary reports every replica acked at its version
+	require.Eventually(t, func() bool {
+		for _, id := range ids {
+			info, err := a.client.ChunkInfo(ctx, id)
+			require.NoError(t, err)
+			if len(info.Replicas) != 1 || info.Replicas[0].AckedVersion != versions[id] {
+				return false
+			}
+		}
+		return true
+	}, 2*time.Minute, 20*time.Millisecond)
+	t.Logf("wrote %d MiB in %v; replica caught up %v later", total, writeTime.Round(time.Millisecond), (time.Since(start) - writeTime).Round(time.Millisecond))
+	stopSampler()
+	n := <-samples
+	t.Logf("%d consistent samples of the replica during the run", n)
+	require.Positive(t, n)
+
+	for _, id := range ids {
+		ca, err := a.client.Checksums(ctx, id)
+		require.NoError(t, err)
+		cb, err := bTCP.Checksums(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, ca, cb, "chunk %x", id)
+		require.Equal(t, chunks[id].crcs, cb.CRCs)
+		ra, da := readAll(t, a.client, id)
+		rb, db := readAll(t, bTCP, id)
+		require.Equal(t, ra.Version, rb.Version)
+		require.True(t, bytes.Equal(da, db), "chunk %x content differs", id)
+		require.True(t, bytes.Equal(da, chunks[id].content), "chunk %x differs from the model", id)
+	}
+	st, err := a.client.Stat(ctx)
+	require.NoError(t, err)
+	require.Len(t, st.Peers, 1)
+	require.Zero(t, st.Peers[0].Behind)
+}
+
+// sampleReplica checks the replica's state against the model until ctx
+// ends and returns how many samples it took.
+func sampleReplica(t *testing.T, ctx context.Context, cl *Client, chunks map[uint64]*replChunk, ids []uint64) int {
+	r := rand.New(rand.NewPCG(5, 6))
+	n := 0
+	for ctx.Err() == nil {
+		id := ids[r.IntN(len(ids))]
+		c := chunks[id]
+		cs, err := cl.Checksums(ctx, id)
+		if ctx.Err() != nil {
+			break
+		}
+		if err != nil {
+			t.Errorf("replica checksums: %v", err)
+			return n
+		}
+		if cs.Exists && !cs.Resyncing {
+			mv, ok := c.at(cs.Version)
+			if !ok || mv.size != cs.Size || !slices.Equal(mv.crcs, cs.CRCs) {
+				t.Errorf("replica chunk %x at version %d is not the primary's content at that version", id, cs.Version)
+				return n
+			}
+			n++
+		}
+		// and one block through the read path
+		blk := r.IntN(24 << 20 / chunkstore.BlockSize)
+		resp, err := cl.Read(ctx, id, int64(blk)*chunkstore.BlockSize, chunkstore.BlockSize)
+		switch {
+		case ctx.Err() != nil:
+		case errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.EAGAIN):
+		case err != nil:
+			t.Errorf("replica read: %v", err)
+			return n
+		default:
+			mv, ok := c.at(resp.Version)
+			want := chunkstore.ZeroBlockCRC
+			if blk < len(mv.crcs) {
+				want = mv.crcs[blk]
+			}
+			if !ok || chunkstore.CRC(resp.Data) != want {
+				t.Errorf("replica chunk %x block %d read at version %d is not the primary's content", id, blk, resp.Version)
+				return n
+			}
+		}
+		sleep(ctx, 10*time.Millisecond)
+	}
+	return n
+}

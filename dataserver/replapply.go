@@ -1,0 +1,68 @@
+package dataserver
+
+import (
+	"fmt"
+
+	"github.com/lis-fs/lis/journal"
+)
+
+// replOutcome is what applying one replicated mutation did to its chunk:
+// the chunk's version afterwards, the LSN to sync for that version to be
+// durable, and whether the mutation could not be applied in order (gap).
+type replOutcome struct {
+	version uint64
+	lsn     journal.LSN
+	gap     bool
+}
+
+// applyReplicated accepts one mutation from a primary's replication
+// stream: no lease is needed, the primary's order is the order. A write or
+// truncate applies only to the version just before it, so the chunk is
+// always a version the primary had: an old one is a duplicate (skipped) and
+// a newer one is a gap (skipped, reported: the sender then makes a full
+// copy). Full-copy mutations (OpResync*) hide the chunk from readers until
+// the copy ends.
+func (e *engine) applyReplicated(m *Mutation) (replOutcome, error) {
+	if err := e.usable(); err != nil {
+		return replOutcome{}, err
+	}
+	cs := e.getOrCreate(m.Chunk)
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	out := replOutcome{version: cs.version, lsn: cs.lastLSN}
+	switch m.Op {
+	case OpWrite, OpTruncate:
+		switch {
+		case cs.deleted || cs.resyncing || m.Version > cs.version+1:
+			out.gap = true
+			return out, nil
+		case m.Version <= cs.version:
+			return out, nil
+		}
+	case OpResyncBegin:
+		if cs.deleted {
+			out.gap = true
+			return out, nil
+		}
+	case OpResyncEnd:
+		if !cs.resyncing && !cs.deleted && m.Version == cs.version && int64(m.Arg) == cs.size {
+			return out, nil // a copy that found nothing to copy: confirms the version
+		}
+		if !cs.resyncing || cs.deleted {
+			out.gap = true
+			return out, nil
+		}
+	case OpResyncData:
+		if !cs.resyncing || cs.deleted {
+			out.gap = true
+			return out, nil
+		}
+	default:
+		return out, fmt.Errorf("chunk %x: %s cannot be replicated: %w", m.Chunk, m.Op, errBadMutation)
+	}
+	lsn, err := e.accept(cs, m)
+	if err != nil {
+		return out, err
+	}
+	return replOutcome{version: cs.version, lsn: lsn}, nil
+}

@@ -1,0 +1,72 @@
+package dataserver
+
+import (
+	"context"
+
+	"github.com/lis-fs/lis/metaservice/msgrpc"
+	"google.golang.org/grpc"
+)
+
+// serviceDesc declares the dataserver RPC service: unary methods through
+// msgrpc, plus the Replicate stream.
+func (s *Server) serviceDesc() *grpc.ServiceDesc {
+	e := s.e
+	desc := msgrpc.ServiceDesc(ServiceName,
+		msgrpc.Method("Write", func(ctx context.Context, r *WriteReq) (*WriteResp, error) {
+			return e.write(ctx, r)
+		}),
+		msgrpc.Method("Read", func(_ context.Context, r *ReadReq) (*ReadResp, error) {
+			return e.read(r)
+		}),
+		msgrpc.Method("Sync", func(ctx context.Context, r *SyncReq) (*SyncResp, error) {
+			return e.sync(ctx, r)
+		}),
+		msgrpc.Method("Truncate", func(ctx context.Context, r *TruncateReq) (*WriteResp, error) {
+			return e.truncate(ctx, r)
+		}),
+		msgrpc.Method("Delete", func(ctx context.Context, r *DeleteReq) (*Empty, error) {
+			if err := e.deleteChunk(ctx, r.Chunk); err != nil {
+				return nil, err
+			}
+			s.repl.chunkDeleted(r.Chunk)
+			return &Empty{}, nil
+		}),
+		msgrpc.Method("GrantLease", func(ctx context.Context, r *Lease) (*Empty, error) {
+			return &Empty{}, e.grantLease(ctx, r)
+		}),
+		msgrpc.Method("RevokeLease", func(ctx context.Context, r *RevokeLeaseReq) (*Empty, error) {
+			return &Empty{}, e.revokeLease(ctx, r)
+		}),
+		msgrpc.Method("SetReplicas", func(ctx context.Context, r *SetReplicasReq) (*Empty, error) {
+			old, err := e.setReplicas(ctx, r)
+			if err != nil {
+				return nil, err
+			}
+			s.repl.replicasChanged(r.Chunk, old, r.Replicas)
+			return &Empty{}, nil
+		}),
+		msgrpc.Method("ChunkInfo", func(_ context.Context, r *ChunkReq) (*ChunkInfo, error) {
+			ci, err := e.info(r.Chunk)
+			if err != nil {
+				return nil, err
+			}
+			ci.Replicas = s.repl.info(r.Chunk)
+			return ci, nil
+		}),
+		msgrpc.Method("Checksums", func(_ context.Context, r *ChunkReq) (*Checksums, error) {
+			return e.checksums(r.Chunk)
+		}),
+		msgrpc.Method("Stat", func(_ context.Context, _ *Empty) (*Stat, error) {
+			st := e.stat()
+			st.Peers = s.repl.peerStats()
+			return st, nil
+		}),
+	)
+	desc.Streams = append(desc.Streams, grpc.StreamDesc{
+		StreamName:    replicateDesc.StreamName,
+		ServerStreams: true,
+		ClientStreams: true,
+		Handler:       func(_ any, stream grpc.ServerStream) error { return e.receive(stream) },
+	})
+	return desc
+}

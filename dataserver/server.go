@@ -1,0 +1,142 @@
+package dataserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+
+	"github.com/lis-fs/lis/metaservice/msgrpc"
+	"google.golang.org/grpc"
+)
+
+// ServiceName is the gRPC service of the dataserver.
+const ServiceName = "lis.dataserver.v1.DataServer"
+
+// Server is a dataserver: the storage engine, its replication senders, and
+// the RPC service on a unix socket (co-located client) and/or TCP (peers).
+//
+// Lifecycle: New opens the store (replaying the journal), starts the
+// background work (applier, checkpoints, replication) and opens the
+// listeners; Serve serves RPCs until its context ends or Close is called;
+// Close stops everything and leaves a clean checkpoint behind.
+type Server struct {
+	cfg  Config
+	e    *engine
+	repl *replicator
+	grpc *grpc.Server
+	lis  []net.Listener
+
+	closeOnce sync.Once
+	closeErr  error
+	closed    chan struct{}
+}
+
+// New opens a dataserver as cfg says.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("dataserver: metrics: %w", err)
+	}
+	s := &Server{cfg: cfg, closed: make(chan struct{})}
+	// The journal's OverLimit hook needs the replicator, which needs the
+	// engine: route it through a variable set below.
+	var repl *replicator
+	e, err := openEngine(&s.cfg, m, func(consumer string, size int64) {
+		if repl != nil {
+			repl.overLimit(consumer, size)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	repl = newReplicator(e)
+	e.afterCheckpoint = repl.enforceLimit
+	s.e, s.repl = e, repl
+	for _, addr := range s.listenAddrs() {
+		l, err := msgrpc.Listen(addr)
+		if err != nil {
+			s.closeListeners()
+			e.close()
+			return nil, fmt.Errorf("dataserver: %w", err)
+		}
+		s.lis = append(s.lis, l)
+	}
+	s.grpc = grpc.NewServer(msgrpc.ServerOptions(nil)...)
+	s.grpc.RegisterService(s.serviceDesc(), nil)
+	e.start()
+	repl.start()
+	cfg.Logger.Info("dataserver open", "id", cfg.ID, "dir", cfg.Dir, "site", cfg.Site, "region", cfg.Region,
+		"listen", cfg.Listen, "unix", cfg.Unix)
+	return s, nil
+}
+
+func (s *Server) listenAddrs() []string {
+	var out []string
+	if s.cfg.Unix != "" {
+		out = append(out, "unix:"+s.cfg.Unix)
+	}
+	if s.cfg.Listen != "" {
+		out = append(out, s.cfg.Listen)
+	}
+	return out
+}
+
+// Addr returns the TCP address peers reach this server at (with the
+// actual port when Config.Listen asked for port 0), or "" without TCP.
+func (s *Server) Addr() string {
+	for _, l := range s.lis {
+		if l.Addr().Network() == "tcp" {
+			return l.Addr().String()
+		}
+	}
+	return ""
+}
+
+// ID returns the dataserver's ID.
+func (s *Server) ID() string { return s.cfg.ID }
+
+// Serve serves RPCs on the listeners until ctx ends or Close is called,
+// then closes the server.
+func (s *Server) Serve(ctx context.Context) error {
+	errc := make(chan error, len(s.lis))
+	for _, l := range s.lis {
+		go func() { errc <- s.grpc.Serve(l) }()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case <-s.closed:
+	case err = <-errc:
+	}
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, grpc.ErrServerStopped) {
+		err = nil
+	}
+	return err
+}
+
+// Close stops serving, stops replication, applies and checkpoints every
+// durable mutation and closes the journal. Idempotent.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		s.grpc.Stop()
+		s.closeListeners()
+		s.repl.close()
+		s.closeErr = s.e.close()
+	})
+	return s.closeErr
+}
+
+func (s *Server) closeListeners() {
+	for _, l := range s.lis {
+		l.Close()
+	}
+}

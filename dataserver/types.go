@@ -1,0 +1,170 @@
+package dataserver
+
+// Request and response types of the dataserver RPC service. They are
+// msgpack-encoded by msgrpc; short tags keep the per-call overhead small.
+
+// WriteReq writes Data at Offset of a chunk. CRC is the CRC32C of Data
+// (Client.Write fills it in): a mismatch is refused with EBADMSG. Unless
+// AnyVersion is set the chunk must be at ExpectedVersion (0 for a chunk not
+// written yet), else the write is refused with ESTALE. Sync makes the write
+// durable before the reply (O_SYNC/O_DSYNC writes).
+type WriteReq struct {
+	Chunk           uint64 `msgpack:"c"`
+	ExpectedVersion uint64 `msgpack:"ev"`
+	AnyVersion      bool   `msgpack:"av,omitempty"`
+	Offset          int64  `msgpack:"o"`
+	Data            []byte `msgpack:"d"`
+	CRC             uint32 `msgpack:"k"`
+	Sync            bool   `msgpack:"s,omitempty"`
+
+	frame []byte // set by DecodeMsgpack: Data with room for a header in front
+}
+
+// WriteResp acknowledges a mutation: the chunk is now at Version and Size.
+// Durable says the mutation is on stable storage (it always is when the
+// request asked for Sync).
+type WriteResp struct {
+	Version uint64 `msgpack:"v"`
+	Size    int64  `msgpack:"s"`
+	Durable bool   `msgpack:"d,omitempty"`
+}
+
+// TruncateReq sets a chunk's size, with the same version rules as WriteReq.
+type TruncateReq struct {
+	Chunk           uint64 `msgpack:"c"`
+	ExpectedVersion uint64 `msgpack:"ev"`
+	AnyVersion      bool   `msgpack:"av,omitempty"`
+	Size            int64  `msgpack:"n"`
+	Sync            bool   `msgpack:"s,omitempty"`
+}
+
+// ReadReq reads Length bytes at Offset of a chunk.
+type ReadReq struct {
+	Chunk  uint64 `msgpack:"c"`
+	Offset int64  `msgpack:"o"`
+	Length int64  `msgpack:"n"`
+}
+
+// ReadResp is the data of a read (zeros past the chunk's end and in holes)
+// and the version and size of the chunk the data was read from.
+type ReadResp struct {
+	Data    []byte `msgpack:"d"`
+	Version uint64 `msgpack:"v"`
+	Size    int64  `msgpack:"s"`
+}
+
+// SyncReq makes a chunk's acknowledged mutations durable, or every chunk's
+// when All is set. Syncing a chunk this dataserver does not have succeeds
+// (there is nothing to make durable).
+type SyncReq struct {
+	Chunk uint64 `msgpack:"c"`
+	All   bool   `msgpack:"a,omitempty"`
+}
+
+// SyncResp gives the version of the chunk now durable (0 for All).
+type SyncResp struct {
+	Version uint64 `msgpack:"v"`
+}
+
+// DeleteReq deletes a chunk (no lease needed: the metaservice's garbage
+// collector sends it to every copy).
+type DeleteReq struct {
+	Chunk uint64 `msgpack:"c"`
+}
+
+// Empty is the response of calls that return nothing.
+type Empty struct{}
+
+// Lease is a chunk's write lease as the metaservice issued it: Holder (a
+// dataserver ID) may mutate Chunk until Expiry (Unix nanoseconds). Epochs
+// only grow; a dataserver refuses a lease older than one it has seen.
+type Lease struct {
+	Chunk  uint64 `msgpack:"c"`
+	Holder string `msgpack:"h"`
+	Epoch  uint64 `msgpack:"e"`
+	Expiry int64  `msgpack:"x"`
+}
+
+// RevokeLeaseReq ends every lease of Chunk with an epoch <= Epoch.
+type RevokeLeaseReq struct {
+	Chunk uint64 `msgpack:"c"`
+	Epoch uint64 `msgpack:"e"`
+}
+
+// Peer is another dataserver: its ID and the TCP address it serves on.
+type Peer struct {
+	ID   string `msgpack:"i"`
+	Addr string `msgpack:"a"`
+}
+
+// SetReplicasReq sets the dataservers a chunk's mutations are shipped to.
+type SetReplicasReq struct {
+	Chunk    uint64 `msgpack:"c"`
+	Replicas []Peer `msgpack:"r"`
+}
+
+// ChunkReq names a chunk.
+type ChunkReq struct {
+	Chunk uint64 `msgpack:"c"`
+}
+
+// ChunkInfo describes a chunk on one dataserver.
+type ChunkInfo struct {
+	Chunk          uint64        `msgpack:"c"`
+	Version        uint64        `msgpack:"v"`  // last acknowledged mutation
+	DurableVersion uint64        `msgpack:"dv"` // last durable mutation
+	Size           int64         `msgpack:"s"`
+	Epoch          uint64        `msgpack:"e"`
+	Lease          *Lease        `msgpack:"l,omitempty"`
+	Resyncing      bool          `msgpack:"rs,omitempty"`
+	Replicas       []ReplicaInfo `msgpack:"r,omitempty"`
+}
+
+// ReplicaInfo is what a sender knows of one replica of a chunk.
+type ReplicaInfo struct {
+	Peer         Peer   `msgpack:"p"`
+	AckedVersion uint64 `msgpack:"a"` // durable on the replica
+	SentVersion  uint64 `msgpack:"s"`
+	NeedsResync  bool   `msgpack:"r,omitempty"`
+}
+
+// Checksums is a chunk's current state as block checksums (see
+// chunkstore: each covers BlockSize bytes, zeros past the end). A replica
+// sender diffs against it to copy only blocks that differ.
+type Checksums struct {
+	Exists    bool     `msgpack:"x"`
+	Version   uint64   `msgpack:"v"`
+	Size      int64    `msgpack:"s"`
+	Resyncing bool     `msgpack:"rs,omitempty"`
+	CRCs      []uint32 `msgpack:"c"`
+}
+
+// Stat describes a dataserver.
+type Stat struct {
+	ID             string     `msgpack:"i"`
+	Site           string     `msgpack:"si"`
+	Region         string     `msgpack:"re"`
+	Chunks         int        `msgpack:"c"`
+	LogicalBytes   int64      `msgpack:"b"`
+	JournalBytes   int64      `msgpack:"jb"`
+	JournalFirst   uint64     `msgpack:"jf"`
+	JournalLast    uint64     `msgpack:"jl"`
+	JournalDurable uint64     `msgpack:"jd"`
+	Applied        uint64     `msgpack:"ap"`
+	PendingBytes   int64      `msgpack:"pb"`
+	DiskFull       bool       `msgpack:"df,omitempty"` // writes refused: ENOSPC applying the journal
+	ApplyError     string     `msgpack:"ae,omitempty"` // why writes are refused, if they are
+	ChecksumErrors uint64     `msgpack:"ce"`
+	Peers          []PeerStat `msgpack:"p,omitempty"`
+}
+
+// PeerStat is the state of replication to one peer.
+type PeerStat struct {
+	Peer        Peer   `msgpack:"p"`
+	Connected   bool   `msgpack:"c"`
+	Chunks      int    `msgpack:"n"`
+	Behind      int    `msgpack:"b"` // chunks whose acked version is not current
+	Resyncs     uint64 `msgpack:"r"` // full copies made
+	CopiedBytes int64  `msgpack:"cb"`
+	LastError   string `msgpack:"e,omitempty"`
+}

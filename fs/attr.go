@@ -1,0 +1,57 @@
+package fs
+
+import (
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	ms "github.com/lis-fs/lis/metaservice"
+)
+
+// blockSize is the st_blksize the client reports: the preferred I/O size
+// tools such as cp use for their buffers.
+const blockSize = 1 << 20
+
+func fillAttr(a *ms.Attr, out *fuse.Attr) {
+	out.Ino = uint64(a.Ino)
+	out.Size = a.Size
+	if a.IsDir() {
+		out.Size = 4096
+	}
+	out.Blocks = (out.Size + 511) / 512
+	out.Mode = a.Mode
+	out.Nlink = a.Nlink
+	out.Uid, out.Gid = a.Uid, a.Gid
+	out.Rdev = a.Rdev
+	out.Blksize = blockSize
+	setTime(a.Atime, &out.Atime, &out.Atimensec)
+	setTime(a.Mtime, &out.Mtime, &out.Mtimensec)
+	setTime(a.Ctime, &out.Ctime, &out.Ctimensec)
+}
+
+func setTime(ns int64, sec *uint64, nsec *uint32) {
+	*sec, *nsec = uint64(ns/1e9), uint32(ns%1e9)
+}
+
+func (f *FS) fillEntry(a *ms.Attr, out *fuse.EntryOut) {
+	out.NodeId = uint64(a.Ino)
+	out.Generation = 1
+	fillAttr(a, &out.Attr)
+	out.SetEntryTimeout(f.opts.EntryTimeout)
+	out.SetAttrTimeout(f.attrTimeout(a))
+}
+
+func (f *FS) fillAttrOut(a *ms.Attr, out *fuse.AttrOut) {
+	fillAttr(a, &out.Attr)
+	out.SetTimeout(f.attrTimeout(a))
+}
+
+// attrTimeout is how long the kernel may cache a's attributes. A file this
+// client is writing has its size in flux here, so the kernel must ask.
+func (f *FS) attrTimeout(a *ms.Attr) time.Duration {
+	if a.Type() == syscall.S_IFREG && f.files.dirty(a.Ino) {
+		return 0
+	}
+	return f.opts.AttrTimeout
+}

@@ -1,0 +1,65 @@
+package fs
+
+import (
+	"context"
+
+	"github.com/lis-fs/lis/dataserver"
+)
+
+// DataClient is Data over a dataserver's RPC client (the co-located
+// dataserver's unix socket, or a TCP address).
+type DataClient struct {
+	c  *dataserver.Client
+	id string
+}
+
+// NewDataClient wraps c, whose dataserver is named id.
+func NewDataClient(c *dataserver.Client, id string) *DataClient { return &DataClient{c: c, id: id} }
+
+// ID implements Data.
+func (d *DataClient) ID() string { return d.id }
+
+// Write implements Data. Writes through a lease need no expected version:
+// the lease makes this client's dataserver the chunk's only writer, and
+// the returned version orders the chunk's mutations for its replicas.
+func (d *DataClient) Write(ctx context.Context, chunk uint64, off int64, data []byte, sync bool) (uint64, error) {
+	r, err := d.c.Write(ctx, dataserver.WriteReq{Chunk: chunk, AnyVersion: true, Offset: off, Data: data, Sync: sync})
+	if err != nil {
+		return 0, err
+	}
+	return r.Version, nil
+}
+
+// Read implements Data.
+func (d *DataClient) Read(ctx context.Context, chunk uint64, off int64, dst []byte) error {
+	r, err := d.c.Read(ctx, chunk, off, int64(len(dst)))
+	if err != nil {
+		return err
+	}
+	n := copy(dst, r.Data)
+	clear(dst[n:])
+	return nil
+}
+
+// Truncate implements Data.
+func (d *DataClient) Truncate(ctx context.Context, chunk uint64, size int64) (uint64, error) {
+	r, err := d.c.Truncate(ctx, dataserver.TruncateReq{Chunk: chunk, AnyVersion: true, Size: size})
+	if err != nil {
+		return 0, err
+	}
+	return r.Version, nil
+}
+
+// Sync implements Data.
+func (d *DataClient) Sync(ctx context.Context, chunk uint64) error {
+	if chunk == 0 {
+		return d.c.SyncAll(ctx)
+	}
+	_, err := d.c.Sync(ctx, chunk)
+	return err
+}
+
+// GrantLease implements Data.
+func (d *DataClient) GrantLease(ctx context.Context, chunk uint64, holder string, epoch uint64, expiry int64) error {
+	return d.c.GrantLease(ctx, dataserver.Lease{Chunk: chunk, Holder: holder, Epoch: epoch, Expiry: expiry})
+}

@@ -1,0 +1,179 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	ms "github.com/lis-fs/lis/metaservice"
+)
+
+// Options configure a client.
+type Options struct {
+	EntryTimeout    time.Duration // kernel dentry cache; default 1s
+	AttrTimeout     time.Duration // kernel attribute cache; default 1s
+	NegativeTimeout time.Duration // kernel cache of "no such name"; default 1s
+	// CommitInterval bounds how long a written file's size and mtime stay
+	// uncommitted to the metaservice while it is open; default 3s.
+	CommitInterval time.Duration
+	// LeaseDuration is how long a chunk write lease lasts; it is renewed
+	// while writing. Default 1 minute.
+	LeaseDuration time.Duration
+	// HeartbeatInterval is the session heartbeat period; default 10s.
+	HeartbeatInterval time.Duration
+	ReadOnly          bool
+	AllowOther        bool
+	// WritebackCache lets the kernel buffer writes; see the package doc
+	// for why it is off for cluster mounts by default.
+	WritebackCache bool
+	FsName         string // shown in /proc/mounts
+	Debug          bool
+	Session        ms.SessionInfo
+}
+
+func (o *Options) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	// Zero means the default; a negative timeout disables that cache.
+	for _, d := range []*time.Duration{&o.EntryTimeout, &o.AttrTimeout, &o.NegativeTimeout} {
+		def(d, time.Second)
+		*d = max(*d, 0)
+	}
+	def(&o.CommitInterval, 3*time.Second)
+	def(&o.LeaseDuration, time.Minute)
+	def(&o.HeartbeatInterval, 10*time.Second)
+	if o.FsName == "" {
+		o.FsName = "lis"
+	}
+}
+
+// FS is a mounted (or mountable) Lis client. It implements
+// fuse.RawFileSystem; operations it does not support answer ENOSYS
+// through the embedded default.
+type FS struct {
+	fuse.RawFileSystem
+
+	meta    Meta
+	data    Data
+	opts    Options
+	session uint64
+	groups  groupCache
+	files   *fileTable
+
+	mu     sync.Mutex // guards server
+	server *fuse.Server
+
+	ctx    context.Context // ends at Close; parent of every operation's context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New starts a client session on meta and data. Background work (session
+// heartbeats, periodic commits of written files) runs until Close.
+func New(meta Meta, data Data, opts Options) (*FS, error) {
+	opts.setDefaults()
+	if opts.Session.Host == "" {
+		opts.Session.Host, _ = os.Hostname()
+		opts.Session.Pid = os.Getpid()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	id, err := meta.RegisterSession(ctx, opts.Session)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("register client session: %w", err)
+	}
+	f := &FS{RawFileSystem: fuse.NewDefaultRawFileSystem(), meta: meta, data: data, opts: opts,
+		session: id, groups: groupCache{entries: map[uint32]groupEntry{}}, ctx: ctx, cancel: cancel}
+	f.files = newFileTable(f)
+	f.every(opts.HeartbeatInterval, f.heartbeat)
+	f.every(opts.CommitInterval/2, f.files.commitDue)
+	return f, nil
+}
+
+func (f *FS) every(d time.Duration, fn func(context.Context) error) {
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-f.ctx.Done():
+				return
+			case <-t.C:
+				if err := fn(f.ctx); err != nil && f.ctx.Err() == nil {
+					slog.Warn("lis fs background task", "err", err)
+				}
+			}
+		}
+	}()
+}
+
+// heartbeat keeps the session alive; if the metaservice reaped it (this
+// client was unreachable for too long), a new session is registered, and
+// the locks of the old one are lost, as they would be after a crash.
+func (f *FS) heartbeat(ctx context.Context) error {
+	err := f.meta.Heartbeat(ctx, f.session)
+	if !errors.Is(err, syscall.ENOENT) {
+		return err
+	}
+	id, err := f.meta.RegisterSession(ctx, f.opts.Session)
+	if err != nil {
+		return err
+	}
+	slog.Warn("lis fs: session was reaped; registered a new one", "old", f.session, "new", id)
+	f.session = id
+	return nil
+}
+
+// String implements fuse.RawFileSystem.
+func (f *FS) String() string { return "lis" }
+
+// Init implements fuse.RawFileSystem.
+func (f *FS) Init(s *fuse.Server) {
+	f.mu.Lock()
+	f.server = s
+	f.mu.Unlock()
+}
+
+// Close commits every written file, ends the session and makes the
+// metadata durable. The caller unmounts first.
+func (f *FS) Close(ctx context.Context) error {
+	err := f.files.commitAll(ctx, true)
+	f.cancel()
+	f.wg.Wait()
+	if cerr := f.meta.CloseSession(ctx, f.session); err == nil {
+		err = cerr
+	}
+	if serr := f.meta.Sync(ctx); err == nil {
+		err = serr
+	}
+	return err
+}
+
+// op returns the context an operation runs under.
+func (f *FS) op() context.Context { return f.ctx }
+
+// opCancel returns a context that also ends when the kernel interrupts the
+// request (a signal to the caller), for operations that may block long.
+func (f *FS) opCancel(cancel <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, stop := context.WithCancel(f.ctx)
+	go func() {
+		select {
+		case <-cancel:
+			stop()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, stop
+}

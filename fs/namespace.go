@@ -1,0 +1,171 @@
+package fs
+
+import (
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	ms "github.com/lis-fs/lis/metaservice"
+)
+
+// Lookup implements fuse.RawFileSystem. A missing name is cached by the
+// kernel for NegativeTimeout (an entry with node id 0).
+func (f *FS) Lookup(cancel <-chan struct{}, h *fuse.InHeader, name string, out *fuse.EntryOut) fuse.Status {
+	a, err := f.meta.Lookup(f.op(), f.cred(h), ms.Ino(h.NodeId), name)
+	if errorsIsENOENT(err) && f.opts.NegativeTimeout > 0 {
+		out.NodeId = 0
+		out.SetEntryTimeout(f.opts.NegativeTimeout)
+		return fuse.OK
+	}
+	if err != nil {
+		return status("lookup", err)
+	}
+	f.fillEntry(f.files.overlay(a), out)
+	return fuse.OK
+}
+
+// Forget implements fuse.RawFileSystem: nothing to forget, inode numbers
+// are stable and carry no client state.
+func (f *FS) Forget(nodeid, nlookup uint64) {}
+
+// GetAttr implements fuse.RawFileSystem.
+func (f *FS) GetAttr(cancel <-chan struct{}, in *fuse.GetAttrIn, out *fuse.AttrOut) fuse.Status {
+	a, err := f.meta.GetAttr(f.op(), ms.Ino(in.NodeId))
+	if err != nil {
+		return status("getattr", err)
+	}
+	f.fillAttrOut(f.files.overlay(a), out)
+	return fuse.OK
+}
+
+// SetAttr implements fuse.RawFileSystem. A size change commits pending
+// writes first and trims the chunk the new end falls in.
+func (f *FS) SetAttr(cancel <-chan struct{}, in *fuse.SetAttrIn, out *fuse.AttrOut) fuse.Status {
+	ino := ms.Ino(in.NodeId)
+	req := setAttrIn(in)
+	if req.Valid&ms.SetSize != 0 {
+		if err := f.files.truncate(f.op(), ino, in.Size); err != nil {
+			return status("truncate", err)
+		}
+	}
+	a, err := f.meta.SetAttr(f.op(), f.cred(&in.InHeader), ino, req)
+	if err != nil {
+		return status("setattr", err)
+	}
+	if req.Valid&ms.SetSize != 0 {
+		f.files.truncated(ino, in.Size)
+	}
+	f.fillAttrOut(f.files.overlay(a), out)
+	return fuse.OK
+}
+
+func setAttrIn(in *fuse.SetAttrIn) ms.SetAttrIn {
+	var r ms.SetAttrIn
+	v := in.Valid
+	set := func(bit uint32, flag uint32) {
+		if v&bit != 0 {
+			r.Valid |= flag
+		}
+	}
+	set(fuse.FATTR_MODE, ms.SetMode)
+	set(fuse.FATTR_UID, ms.SetUid)
+	set(fuse.FATTR_GID, ms.SetGid)
+	set(fuse.FATTR_SIZE, ms.SetSize)
+	set(fuse.FATTR_ATIME, ms.SetAtime)
+	set(fuse.FATTR_MTIME, ms.SetMtime)
+	set(fuse.FATTR_ATIME_NOW, ms.SetAtimeNow)
+	set(fuse.FATTR_MTIME_NOW, ms.SetMtimeNow)
+	set(fuse.FATTR_CTIME, ms.SetCtime)
+	set(fuse.FATTR_FH, ms.SetFromHandle)
+	set(fuse.FATTR_KILL_SUIDGID, ms.SetKillPriv)
+	r.Mode = in.Mode & 07777
+	r.Uid, r.Gid, r.Size = in.Uid, in.Gid, in.Size
+	r.Atime = int64(in.Atime)*1e9 + int64(in.Atimensec)
+	r.Mtime = int64(in.Mtime)*1e9 + int64(in.Mtimensec)
+	r.Ctime = int64(in.Ctime)*1e9 + int64(in.Ctimensec)
+	return r
+}
+
+// Mknod implements fuse.RawFileSystem.
+func (f *FS) Mknod(cancel <-chan struct{}, in *fuse.MknodIn, name string, out *fuse.EntryOut) fuse.Status {
+	a, err := f.meta.Mknod(f.op(), f.cred(&in.InHeader), ms.Ino(in.NodeId), name,
+		ms.NewNode{Mode: in.Mode, Umask: in.Umask, Rdev: in.Rdev})
+	return f.entry("mknod", a, err, out)
+}
+
+// Mkdir implements fuse.RawFileSystem.
+func (f *FS) Mkdir(cancel <-chan struct{}, in *fuse.MkdirIn, name string, out *fuse.EntryOut) fuse.Status {
+	a, err := f.meta.Mkdir(f.op(), f.cred(&in.InHeader), ms.Ino(in.NodeId), name,
+		ms.NewNode{Mode: in.Mode, Umask: in.Umask})
+	return f.entry("mkdir", a, err, out)
+}
+
+// Symlink implements fuse.RawFileSystem.
+func (f *FS) Symlink(cancel <-chan struct{}, h *fuse.InHeader, target, name string, out *fuse.EntryOut) fuse.Status {
+	a, err := f.meta.Symlink(f.op(), f.cred(h), ms.Ino(h.NodeId), name, target)
+	return f.entry("symlink", a, err, out)
+}
+
+// Link implements fuse.RawFileSystem.
+func (f *FS) Link(cancel <-chan struct{}, in *fuse.LinkIn, name string, out *fuse.EntryOut) fuse.Status {
+	a, err := f.meta.Link(f.op(), f.cred(&in.InHeader), ms.Ino(in.Oldnodeid), ms.Ino(in.NodeId), name)
+	return f.entry("link", a, err, out)
+}
+
+func (f *FS) entry(op string, a *ms.Attr, err error, out *fuse.EntryOut) fuse.Status {
+	if err != nil {
+		return status(op, err)
+	}
+	f.fillEntry(a, out)
+	return fuse.OK
+}
+
+// Readlink implements fuse.RawFileSystem.
+func (f *FS) Readlink(cancel <-chan struct{}, h *fuse.InHeader) ([]byte, fuse.Status) {
+	t, err := f.meta.ReadLink(f.op(), ms.Ino(h.NodeId))
+	if err != nil {
+		return nil, status("readlink", err)
+	}
+	return []byte(t), fuse.OK
+}
+
+// Unlink implements fuse.RawFileSystem.
+func (f *FS) Unlink(cancel <-chan struct{}, h *fuse.InHeader, name string) fuse.Status {
+	return status("unlink", f.meta.Unlink(f.op(), f.cred(h), ms.Ino(h.NodeId), name))
+}
+
+// Rmdir implements fuse.RawFileSystem.
+func (f *FS) Rmdir(cancel <-chan struct{}, h *fuse.InHeader, name string) fuse.Status {
+	return status("rmdir", f.meta.Rmdir(f.op(), f.cred(h), ms.Ino(h.NodeId), name))
+}
+
+// Rename implements fuse.RawFileSystem (rename and renameat2 flags).
+func (f *FS) Rename(cancel <-chan struct{}, in *fuse.RenameIn, oldName, newName string) fuse.Status {
+	err := f.meta.Rename(f.op(), f.cred(&in.InHeader), ms.Ino(in.NodeId), oldName, ms.Ino(in.Newdir), newName, in.Flags)
+	return status("rename", err)
+}
+
+// Access implements fuse.RawFileSystem.
+func (f *FS) Access(cancel <-chan struct{}, in *fuse.AccessIn) fuse.Status {
+	return status("access", f.meta.Access(f.op(), f.cred(&in.InHeader), ms.Ino(in.NodeId), in.Mask&7))
+}
+
+// StatFs implements fuse.RawFileSystem.
+func (f *FS) StatFs(cancel <-chan struct{}, h *fuse.InHeader, out *fuse.StatfsOut) fuse.Status {
+	st, err := f.meta.StatFS(f.op())
+	if err != nil {
+		return status("statfs", err)
+	}
+	const bsize = 4096
+	out.Bsize, out.Frsize = bsize, bsize
+	out.Blocks = st.Capacity / bsize
+	used := (st.UsedBytes + bsize - 1) / bsize
+	out.Bfree = out.Blocks - min(used, out.Blocks)
+	out.Bavail = out.Bfree
+	out.Files = st.MaxInodes
+	out.Ffree = st.MaxInodes - min(st.UsedInodes, st.MaxInodes)
+	out.NameLen = ms.MaxNameLen
+	return fuse.OK
+}
+
+func errorsIsENOENT(err error) bool { return err != nil && isErrno(err, syscall.ENOENT) }

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/lis-fs/lis/dataserver"
+	"github.com/lis-fs/lis/metaservice/rpc"
+)
+
+// dataserverFlags are the flags of `lis dataserver`.
+type dataserverFlags struct {
+	dir, listen, unix  string
+	site, region, id   string
+	capacity           int64
+	journalLimit       int64
+	noLeases, insecure bool
+	metrics            string
+}
+
+func init() {
+	var fl dataserverFlags
+	cmd := &cobra.Command{
+		Use:   "dataserver --dir DIR --listen ADDR [--unix PATH] [--site S --region R] [--id ID]",
+		Short: "Run a dataserver: the local chunk store, its journal, and replication to peers",
+		Long: `Run a dataserver: it keeps chunks under --dir (data files with a CRC32C per
+64 KiB block, and a write-ahead journal), acknowledges writes from the
+co-located client at local-disk latency, and ships every mutation in journal
+order to the chunk's replica dataservers.
+
+The co-located FUSE client reaches it on --unix; peers (and remote clients)
+on --listen HOST:PORT. Until TLS is configured the transport is plaintext, so
+--listen must be a loopback address unless --insecure is given. It stops on
+SIGINT or SIGTERM and leaves a clean checkpoint behind.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runDataserver(cmd.Context(), fl) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&fl.dir, "dir", "", "directory of the chunk store and journal")
+	f.StringVar(&fl.listen, "listen", "", "TCP address to serve peers on (HOST:PORT)")
+	f.StringVar(&fl.unix, "unix", "", "unix socket to serve the co-located client on")
+	f.StringVar(&fl.site, "site", "", "site this dataserver is in")
+	f.StringVar(&fl.region, "region", "", "region this dataserver is in")
+	f.StringVar(&fl.id, "id", "", "dataserver ID in leases and replica lists (default: host name)")
+	f.Int64Var(&fl.capacity, "capacity", 0, "quota in bytes (0: the disk's size)")
+	f.Int64Var(&fl.journalLimit, "journal-limit", 0, "journal size past which a lagging replica is dropped and later fully resynced (default 4 GiB)")
+	f.BoolVar(&fl.noLeases, "no-leases", false, "accept writes without a write lease (single machine, no metaservice)")
+	f.BoolVar(&fl.insecure, "insecure", false, "allow plaintext RPC on a non-loopback --listen address")
+	f.StringVar(&fl.metrics, "metrics", "", "serve Prometheus metrics on this HOST:PORT at /metrics")
+	cmd.MarkFlagRequired("dir")
+	rootCmd.AddCommand(cmd)
+}
+
+func runDataserver(ctx context.Context, fl dataserverFlags) error {
+	if fl.listen == "" && fl.unix == "" {
+		return errors.New("nothing to serve on: give --listen, --unix or both")
+	}
+	if fl.listen != "" && !rpc.IsLocalAddr(fl.listen) && !fl.insecure {
+		return fmt.Errorf("--listen %s is not a loopback address and TLS is not configured; "+
+			"use a loopback address or --unix, or --insecure on a trusted network", fl.listen)
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	srv, err := dataserver.New(dataserver.Config{
+		Dir: fl.dir, ID: fl.id, Site: fl.site, Region: fl.region, Listen: fl.listen, Unix: fl.unix,
+		Capacity: fl.capacity, JournalSizeLimit: fl.journalLimit, NoLeases: fl.noLeases,
+		Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return err
+	}
+	if fl.metrics != "" {
+		stopMetrics, err := serveMetrics(fl.metrics, reg, log)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		defer stopMetrics()
+	}
+	log.Info("dataserver serving", "id", srv.ID(), "tcp", srv.Addr(), "unix", fl.unix)
+	if err := srv.Serve(ctx); err != nil {
+		return err
+	}
+	log.Info("dataserver stopped")
+	return nil
+}
+
+// serveMetrics serves reg at http://addr/metrics until the returned stop
+// function is called.
+func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (func(), error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := hs.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server", "err", err)
+		}
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(ctx)
+		<-done
+	}, nil
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lis-fs/lis/fs/volume"
+)
+
+func init() {
+	mc := &mountConfig{}
+	var opts []string
+	cmd := &cobra.Command{
+		Use:   "mount [flags] [SOURCE] MOUNTPOINT",
+		Short: "Mount a Lis volume (the embedded one-machine volume by default)",
+		Long: `Mount a Lis volume at MOUNTPOINT and return once it is ready.
+
+With no cluster flags this is the embedded default: the metaservice (on the
+embedded KV engine), a dataserver and the FUSE client run in one daemon for a
+local volume kept under --data-dir. With --meta and --dataserver it joins a
+cluster instead.
+
+As a mount helper (mount -t fuse.lis SOURCE MOUNTPOINT -o OPTIONS, or an
+/etc/fstab line; see lis install-mount-helper), SOURCE is the data directory
+of an embedded volume, or any word for a cluster client given -o meta=,dataserver=.
+
+Options (-o, comma-separated): ro, allow_other, attr_timeout=SECONDS,
+entry_timeout=SECONDS, negative_timeout=SECONDS (0 disables a cache; default
+1), writeback_cache / nowriteback_cache (default on for the embedded volume,
+off for cluster clients, whose close-to-open consistency it would break),
+meta=ADDR, dataserver=ADDR, data_dir=DIR, fsname=NAME, debug.`,
+		Example: `  lis mount /mnt/lis
+  lis mount --data-dir /srv/lis -o allow_other /mnt/lis
+  lis mount --meta unix:/var/lib/lis/meta.sock --dataserver unix:/var/lib/lis/data.sock /mnt/other
+  mount -t fuse.lis /var/lib/lis /mnt/lis -o allow_other`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 2 && mc.dataDir == "" && mc.meta == "" {
+				mc.dataDir = args[0]
+			}
+			for _, o := range opts {
+				if err := parseMountOptions(o, mc); err != nil {
+					return err
+				}
+			}
+			return runMount(cmd.Context(), mc, args[len(args)-1])
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&mc.dataDir, "data-dir", "", "data directory of the embedded volume (default "+defaultDataDir()+")")
+	f.StringVar(&mc.meta, "meta", "", "metaservice address to join (unix:/path or host:port)")
+	f.StringVar(&mc.dataserver, "dataserver", "", "co-located dataserver address, with --meta")
+	f.BoolVarP(&mc.foreground, "foreground", "f", false, "stay attached instead of returning once mounted")
+	f.StringVar(&mc.debugAddr, "debug-addr", "", "serve Prometheus metrics and pprof profiles on this loopback address")
+	f.StringArrayVarP(&opts, "options", "o", nil, "mount options, comma-separated (see above)")
+	// mount(8) passes these to helpers; they mean nothing here.
+	var fsType string
+	var noMtab, sloppy, verbose bool
+	f.StringVarP(&fsType, "type", "t", "", "filesystem type (from mount(8); ignored)")
+	f.BoolVarP(&noMtab, "no-mtab", "n", false, "from mount(8); ignored")
+	f.BoolVarP(&sloppy, "sloppy", "s", false, "from mount(8); ignored")
+	f.BoolVarP(&verbose, "verbose", "v", false, "from mount(8); ignored")
+	for _, name := range []string{"type", "no-mtab", "sloppy", "verbose"} {
+		f.MarkHidden(name)
+	}
+	rootCmd.AddCommand(cmd)
+}
+
+func runMount(ctx context.Context, mc *mountConfig, mountPoint string) error {
+	mnt, err := filepath.Abs(mountPoint)
+	if err != nil {
+		return err
+	}
+	if st, err := os.Stat(mnt); err != nil || !st.IsDir() {
+		return fmt.Errorf("mount point %s: not a directory", mountPoint)
+	}
+	if mc.meta == "" && mc.dataDir == "" {
+		mc.dataDir = defaultDataDir()
+	}
+	if mc.meta != "" && mc.dataserver == "" {
+		return fmt.Errorf("--meta needs --dataserver (the co-located dataserver's address)")
+	}
+	if !mc.foreground {
+		return daemonize(mc, mnt)
+	}
+	return serveMount(ctx, mc, mnt)
+}
+
+// serveMount mounts and serves until unmounted or told to stop.
+func serveMount(ctx context.Context, mc *mountConfig, mnt string) error {
+	if mc.debugAddr != "" {
+		if err := serveDebug(mc.debugAddr); err != nil {
+			notifyReady(err)
+			return err
+		}
+	}
+	v, err := mountVolume(ctx, mc, mnt)
+	if err != nil {
+		notifyReady(err)
+		return err
+	}
+	removePid := writePidFile(mnt)
+	defer removePid()
+	notifyReady(nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	unmounted := make(chan struct{})
+	go func() { v.Wait(); close(unmounted) }()
+	for {
+		select {
+		case <-sigs:
+		case <-unmounted:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := v.Unmount(ctx)
+		cancel()
+		if !errors.Is(err, volume.ErrBusy) {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "lis: %s is busy; still mounted\n", mnt)
+	}
+}
+
+func mountVolume(ctx context.Context, mc *mountConfig, mnt string) (*volume.Volume, error) {
+	opts := mc.fs
+	if mc.meta != "" {
+		opts.WritebackCache = mc.writeback != nil && *mc.writeback
+		return volume.Join(ctx, volume.JoinConfig{Meta: mc.meta, Dataserver: mc.dataserver, MountPoint: mnt, FS: opts})
+	}
+	opts.WritebackCache = mc.writeback == nil || *mc.writeback
+	return volume.MountEmbedded(ctx, volume.Config{DataDir: mc.dataDir, MountPoint: mnt, FS: opts})
+}
