@@ -6,15 +6,33 @@ import (
 	"github.com/lis-fs/lis/dataserver"
 )
 
-// DataClient is Data over a dataserver's RPC client (the co-located
-// dataserver's unix socket, or a TCP address).
+// chunkCalls are the dataserver calls the client makes; both the RPC
+// client (*dataserver.Client) and the in-process one (*dataserver.Local)
+// have them.
+type chunkCalls interface {
+	Write(ctx context.Context, req dataserver.WriteReq) (*dataserver.WriteResp, error)
+	Read(ctx context.Context, chunk uint64, off, n int64) (*dataserver.ReadResp, error)
+	Sync(ctx context.Context, chunk uint64) (uint64, error)
+	SyncAll(ctx context.Context) error
+	Truncate(ctx context.Context, req dataserver.TruncateReq) (*dataserver.WriteResp, error)
+	GrantLease(ctx context.Context, l dataserver.Lease) error
+}
+
+var (
+	_ chunkCalls = (*dataserver.Client)(nil)
+	_ chunkCalls = (*dataserver.Local)(nil)
+)
+
+// DataClient is Data over a dataserver: its RPC client (the co-located
+// dataserver's unix socket, or a TCP address), or, for the embedded
+// volume, the in-process one.
 type DataClient struct {
-	c  *dataserver.Client
+	c  chunkCalls
 	id string
 }
 
 // NewDataClient wraps c, whose dataserver is named id.
-func NewDataClient(c *dataserver.Client, id string) *DataClient { return &DataClient{c: c, id: id} }
+func NewDataClient(c chunkCalls, id string) *DataClient { return &DataClient{c: c, id: id} }
 
 // ID implements Data.
 func (d *DataClient) ID() string { return d.id }

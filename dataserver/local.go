@@ -1,0 +1,58 @@
+package dataserver
+
+import (
+	"context"
+
+	"github.com/lis-fs/lis/dataserver/chunkstore"
+)
+
+// Local is an in-process client of a Server, for a FUSE client in the same
+// process (the embedded volume). It makes the same calls as Client, but
+// without RPC encoding: a write costs one copy of its data (into the
+// journal frame) instead of the transport's several.
+type Local struct{ s *Server }
+
+// Local returns an in-process client of s.
+func (s *Server) Local() *Local { return &Local{s: s} }
+
+// Write is Client.Write. The data is copied: the caller may reuse it once
+// Write returns, while the server keeps the mutation until it is applied.
+func (l *Local) Write(ctx context.Context, req WriteReq) (*WriteResp, error) {
+	src := req.Data
+	frame := make([]byte, mutationHeader+len(src))
+	req.Data = frame[mutationHeader:]
+	copy(req.Data, src)
+	req.frame = frame
+	req.CRC = chunkstore.CRC(req.Data)
+	return l.s.e.write(ctx, &req)
+}
+
+// Read is Client.Read.
+func (l *Local) Read(ctx context.Context, chunk uint64, off, n int64) (*ReadResp, error) {
+	return l.s.e.read(&ReadReq{Chunk: chunk, Offset: off, Length: n})
+}
+
+// Sync is Client.Sync.
+func (l *Local) Sync(ctx context.Context, chunk uint64) (uint64, error) {
+	r, err := l.s.e.sync(ctx, &SyncReq{Chunk: chunk})
+	if err != nil {
+		return 0, err
+	}
+	return r.Version, nil
+}
+
+// SyncAll is Client.SyncAll.
+func (l *Local) SyncAll(ctx context.Context) error {
+	_, err := l.s.e.sync(ctx, &SyncReq{All: true})
+	return err
+}
+
+// Truncate is Client.Truncate.
+func (l *Local) Truncate(ctx context.Context, req TruncateReq) (*WriteResp, error) {
+	return l.s.e.truncate(ctx, &req)
+}
+
+// GrantLease is Client.GrantLease.
+func (l *Local) GrantLease(ctx context.Context, lease Lease) error {
+	return l.s.e.grantLease(ctx, &lease)
+}
