@@ -56,3 +56,12 @@ func (l *Local) Truncate(ctx context.Context, req TruncateReq) (*WriteResp, erro
 func (l *Local) GrantLease(ctx context.Context, lease Lease) error {
 	return l.s.e.grantLease(ctx, &lease)
 }
+
+// Delete is Client.Delete.
+func (l *Local) Delete(ctx context.Context, chunk uint64) error {
+	if err := l.s.e.deleteChunk(ctx, chunk); err != nil {
+		return err
+	}
+	l.s.repl.chunkDeleted(chunk)
+	return nil
+}

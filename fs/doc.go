@@ -19,8 +19,7 @@
 // closed it sees the new size and content, because the page cache is only
 // kept when the content generation did not change. The kernel's writeback
 // cache makes the kernel trust its own idea of a file's size, which breaks
-// close-to-open across clients, so it is on by default only for the
-// embedded single-client mount.
+// close-to-open across clients, so it is off unless a mount asks for it.
 //
 // errno.go is the one place internal errors become FUSE statuses; no
 // operation returns a Go error string to the kernel.

@@ -104,10 +104,18 @@ func (f *FS) Write(cancel <-chan struct{}, in *fuse.WriteIn, data []byte) (uint3
 // locks on the file go, as POSIX asks.
 func (f *FS) Flush(cancel <-chan struct{}, in *fuse.FlushIn) fuse.Status {
 	ino := ms.Ino(in.NodeId)
-	if of := f.files.get(ino); of != nil {
-		if err := f.files.commit(f.op(), of, false); err != nil {
-			return status("flush", err)
-		}
+	of := f.files.get(ino)
+	if of == nil {
+		return fuse.OK
+	}
+	if err := f.files.commit(f.op(), of, false); err != nil {
+		return status("flush", err)
+	}
+	of.mu.Lock()
+	locked := of.posixLocked
+	of.mu.Unlock()
+	if !locked {
+		return fuse.OK
 	}
 	h := ms.LockOwner{Session: f.session, Owner: in.LockOwner}
 	return status("flush", f.meta.SetLk(f.op(), ino, ms.PosixLock{Holder: h, Type: ms.Unlock, End: ms.MaxOffset}, false))

@@ -46,6 +46,10 @@ type openFile struct {
 	since   time.Time
 	pending map[uint32]uint64
 	chunks  map[uint32]*chunkRef
+	// posixLocked says this client took a POSIX lock on the inode, so a
+	// close must release the closing owner's locks; most files are never
+	// locked, and their closes skip that call.
+	posixLocked bool
 }
 
 // chunkRef is a chunk the client knows: its id and, when this client's

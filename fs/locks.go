@@ -47,6 +47,11 @@ func (f *FS) setLk(cancel <-chan struct{}, in *fuse.LkIn, block bool) fuse.Statu
 	if in.LkFlags&fuse.FUSE_LK_FLOCK != 0 {
 		err = f.meta.Flock(ctx, ino, ms.LockOwner{Session: f.session, Owner: in.Owner}, in.Lk.Typ, block)
 	} else {
+		if of := f.files.get(ino); of != nil && in.Lk.Typ != syscall.F_UNLCK {
+			of.mu.Lock()
+			of.posixLocked = true
+			of.mu.Unlock()
+		}
 		err = f.meta.SetLk(ctx, ino, f.posixLock(in), block)
 	}
 	if !block && isErrno(err, syscall.EAGAIN) {

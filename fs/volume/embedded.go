@@ -33,6 +33,7 @@ type Config struct {
 // Volume is a mounted volume and everything that serves it.
 type Volume struct {
 	cfg     Config
+	meta    *ms.Service // the in-process metaservice of an embedded volume
 	server  *fuse.Server
 	client  *fs.FS
 	closers []func(context.Context) error // run in reverse order after unmount
@@ -59,10 +60,13 @@ func MountEmbedded(ctx context.Context, cfg Config) (_ *Volume, err error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := v.startData(ctx)
+	ds, err := v.startData(ctx)
 	if err != nil {
 		return nil, err
 	}
+	v.meta = meta
+	v.startReaper(meta, ds)
+	data := fs.NewDataClient(ds, dataserverID)
 	if cfg.FS.FsName == "" {
 		cfg.FS.FsName = "lis:" + cfg.DataDir
 	}
@@ -94,11 +98,16 @@ func (v *Volume) startMeta(ctx context.Context) (*ms.Service, error) {
 	return svc, nil
 }
 
-func (v *Volume) startData(ctx context.Context) (fs.Data, error) {
-	const id = "local"
+// dataserverID names the embedded volume's dataserver in chunk records.
+const dataserverID = "local"
+
+func (v *Volume) startData(ctx context.Context) (*dataserver.Local, error) {
 	sock := DataSocket(v.cfg.DataDir)
-	ds, err := dataserver.New(dataserver.Config{Dir: filepath.Join(v.cfg.DataDir, "data"), ID: id,
-		Unix: sock[len("unix:"):]})
+	ds, err := dataserver.New(dataserver.Config{Dir: filepath.Join(v.cfg.DataDir, "data"), ID: dataserverID,
+		// Acknowledged writes wait in memory until durable and applied;
+		// the mount's whole footprint should stay in a few hundred MiB.
+		PendingLimit: 64 << 20,
+		Unix:         sock[len("unix:"):]})
 	if err != nil {
 		return nil, fmt.Errorf("start dataserver: %w", err)
 	}
@@ -111,7 +120,23 @@ func (v *Volume) startData(ctx context.Context) (fs.Data, error) {
 	})
 	// The socket serves other clients of the volume; this one calls the
 	// dataserver in process, sparing its data the RPC's copies.
-	return fs.NewDataClient(ds.Local(), id), nil
+	return ds.Local(), nil
+}
+
+// startReaper reclaims the chunks of deleted and truncated files.
+func (v *Volume) startReaper(meta *ms.Service, ds *dataserver.Local) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	r := &chunkReaper{meta: meta, ds: ds, id: dataserverID}
+	go func() {
+		defer close(done)
+		r.run(ctx)
+	}()
+	v.closers = append(v.closers, func(context.Context) error {
+		cancel()
+		<-done
+		return nil
+	})
 }
 
 func (v *Volume) mount(meta fs.Meta, data fs.Data, opts fs.Options) error {

@@ -115,7 +115,7 @@ func mountDaemon(mnt string) int {
 		return 0
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || syscall.Kill(pid, 0) != nil {
+	if err != nil || !alive(pid) {
 		return 0
 	}
 	return pid

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -34,9 +35,10 @@ of an embedded volume, or any word for a cluster client given -o meta=,dataserve
 
 Options (-o, comma-separated): ro, allow_other, attr_timeout=SECONDS,
 entry_timeout=SECONDS, negative_timeout=SECONDS (0 disables a cache; default
-1), writeback_cache / nowriteback_cache (default on for the embedded volume,
-off for cluster clients, whose close-to-open consistency it would break),
-meta=ADDR, dataserver=ADDR, data_dir=DIR, fsname=NAME, debug.`,
+1), writeback_cache (off by default: faster small writes, but the kernel then
+trusts its own file sizes and misses other clients' writes, so use it only
+when this mount is the volume's one client), meta=ADDR, dataserver=ADDR,
+data_dir=DIR, fsname=NAME, debug.`,
 		Example: `  lis mount /mnt/lis
   lis mount --data-dir /srv/lis -o allow_other /mnt/lis
   lis mount --meta unix:/var/lib/lis/meta.sock --dataserver unix:/var/lib/lis/data.sock /mnt/other
@@ -96,6 +98,12 @@ func runMount(ctx context.Context, mc *mountConfig, mountPoint string) error {
 
 // serveMount mounts and serves until unmounted or told to stop.
 func serveMount(ctx context.Context, mc *mountConfig, mnt string) error {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit keeps the garbage of 1 MiB write buffers from
+		// doubling the daemon's footprint (GOGC alone lets the heap grow
+		// to twice what is live).
+		debug.SetMemoryLimit(daemonMemoryLimit)
+	}
 	if mc.debugAddr != "" {
 		if err := serveDebug(mc.debugAddr); err != nil {
 			notifyReady(err)
@@ -129,12 +137,17 @@ func serveMount(ctx context.Context, mc *mountConfig, mnt string) error {
 	}
 }
 
+// daemonMemoryLimit is the mount daemon's soft Go memory limit.
+const daemonMemoryLimit = 192 << 20
+
 func mountVolume(ctx context.Context, mc *mountConfig, mnt string) (*volume.Volume, error) {
 	opts := mc.fs
+	// Off unless asked for: with the writeback cache the kernel trusts its
+	// own file sizes, so it would miss other clients' writes (the embedded
+	// volume serves other clients too, on its sockets).
+	opts.WritebackCache = mc.writeback != nil && *mc.writeback
 	if mc.meta != "" {
-		opts.WritebackCache = mc.writeback != nil && *mc.writeback
 		return volume.Join(ctx, volume.JoinConfig{Meta: mc.meta, Dataserver: mc.dataserver, MountPoint: mnt, FS: opts})
 	}
-	opts.WritebackCache = mc.writeback == nil || *mc.writeback
 	return volume.MountEmbedded(ctx, volume.Config{DataDir: mc.dataDir, MountPoint: mnt, FS: opts})
 }

@@ -47,7 +47,7 @@ func unmount(mnt string) error {
 	start := time.Now()
 	for {
 		switch {
-		case syscall.Kill(pid, 0) != nil:
+		case !alive(pid):
 			return nil
 		case time.Since(start) > 5*time.Second && isMounted(mnt):
 			return fmt.Errorf("unmount %s: target is busy", mnt)
@@ -105,4 +105,20 @@ func unescapeMountinfo(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// alive reports whether pid is a running process: a zombie (exited, not
+// yet reaped by its parent) is not.
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the parenthesised command name.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
