@@ -30,8 +30,14 @@ func fillAttr(a *ms.Attr, out *fuse.Attr) {
 	setTime(a.Ctime, &out.Ctime, &out.Ctimensec)
 }
 
+// setTime splits Unix nanoseconds into seconds and nanoseconds, flooring
+// so that times before 1970 keep a nanosecond part in [0, 1e9).
 func setTime(ns int64, sec *uint64, nsec *uint32) {
-	*sec, *nsec = uint64(ns/1e9), uint32(ns%1e9)
+	s, n := ns/1e9, ns%1e9
+	if n < 0 {
+		s, n = s-1, n+1e9
+	}
+	*sec, *nsec = uint64(s), uint32(n)
 }
 
 func (f *FS) fillEntry(a *ms.Attr, out *fuse.EntryOut) {

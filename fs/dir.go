@@ -1,16 +1,21 @@
 package fs
 
 import (
+	"syscall"
+
 	"github.com/hanwen/go-fuse/v2/fuse"
 
 	ms "github.com/lis-fs/lis/metaservice"
 )
 
-// OpenDir implements fuse.RawFileSystem. Directory handles carry no state:
-// the kernel's offset is the metaservice's stable cookie, so a listing
-// resumes correctly whatever changed in between.
+// OpenDir implements fuse.RawFileSystem. The open is registered with the
+// metaservice, so a directory removed while open stays valid through its
+// descriptors, as POSIX asks. Directory handles carry no other state: the
+// kernel's offset is the metaservice's stable cookie, so a listing resumes
+// correctly whatever changed in between.
 func (f *FS) OpenDir(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
-	return status("opendir", f.meta.Access(f.op(), f.cred(&in.InHeader), ms.Ino(in.NodeId), ms.MayRead))
+	_, err := f.meta.Open(f.op(), f.cred(&in.InHeader), ms.Ino(in.NodeId), syscall.O_RDONLY, f.session)
+	return status("opendir", err)
 }
 
 // ReadDir implements fuse.RawFileSystem.
@@ -58,8 +63,11 @@ func (f *FS) readDir(in *fuse.ReadIn, out *fuse.DirEntryList, plus bool) fuse.St
 	return fuse.OK
 }
 
-// ReleaseDir implements fuse.RawFileSystem.
-func (f *FS) ReleaseDir(in *fuse.ReleaseIn) {}
+// ReleaseDir implements fuse.RawFileSystem: the last close of a removed
+// directory frees it.
+func (f *FS) ReleaseDir(in *fuse.ReleaseIn) {
+	status("releasedir", f.meta.Release(f.op(), ms.Ino(in.NodeId), f.session))
+}
 
 // FsyncDir implements fuse.RawFileSystem: namespace changes are KV
 // commits, so syncing a directory makes the metadata durable.

@@ -36,6 +36,9 @@ func (f *FS) Mount(dir string) (*fuse.Server, error) {
 	// need not ask for security.capability before every write(2): without
 	// this, each write costs a GETXATTR round trip.
 	opts.ExtraCapabilities |= fuse.CAP_HANDLE_KILLPRIV_V2
+	// The metaservice applies the umask itself, and not at all under a
+	// default ACL (POSIX.1e); the kernel must pass the mode unmasked.
+	opts.ExtraCapabilities |= fuse.CAP_DONT_MASK
 	if f.opts.WritebackCache {
 		opts.ExtraCapabilities |= fuse.CAP_WRITEBACK_CACHE
 	}

@@ -94,7 +94,7 @@ func (s *Service) create(ctx context.Context, c *Cred, parent Ino, name string, 
 		dir.Mtime, dir.Ctime = t.now, t.now
 		t.putAttr(dir)
 		if session != 0 {
-			t.addOpen(ino, session)
+			return t.addOpen(ino, session)
 		}
 		return nil
 	})
@@ -118,7 +118,9 @@ func (t *tx) existing(c *Cred, d *Dentry, n NewNode, session uint64) (*Attr, err
 		return nil, err
 	}
 	if session != 0 {
-		t.addOpen(a.Ino, session)
+		if err := t.addOpen(a.Ino, session); err != nil {
+			return nil, err
+		}
 	}
 	return a, nil
 }

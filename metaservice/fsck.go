@@ -236,9 +236,15 @@ func (f *fsck) checkOpens(ctx context.Context, shard ShardID) error {
 		live[s.ID] = true
 	}
 	start, end := kindRange(shard, kOpen)
-	return f.s.scanPaged(ctx, start, end, func(k, _ []byte) error {
-		if id := sessionOfOpenKey(k); !live[id] {
-			f.report(inoOfKey(k), "held open by unknown session %d", id)
+	return f.s.scanPaged(ctx, start, end, func(k, v []byte) error {
+		o := openTable{}
+		if err := decode(k, v, &o); err != nil {
+			return err
+		}
+		for id := range o {
+			if !live[id] {
+				f.report(inoOfKey(k), "held open by unknown session %d", id)
+			}
 		}
 		return nil
 	})

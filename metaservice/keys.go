@@ -14,7 +14,7 @@ import (
 //	S<shard:2>C<ino:8><index:4>          chunk record of the index-th chunk
 //	S<shard:2>X<ino:8><name>             extended attribute
 //	S<shard:2>P<ino:8>                   replication policy of a directory
-//	S<shard:2>O<ino:8><session:8>        open count of ino held by a session
+//	S<shard:2>O<ino:8>                   opens of ino, per session
 //	S<shard:2>U<ino:8>                   unlinked but still open (orphan)
 //	S<shard:2>L<ino:8>                   lock table of ino
 //	S<shard:2>Ni / Nc / Nu               inode counter, chunk counter, usage
@@ -122,11 +122,7 @@ func xattrKey(ino Ino, name string) []byte {
 
 func xattrPrefix(ino Ino) []byte { return inoKey(kXattr, ino, 0) }
 
-func openKey(ino Ino, session uint64) []byte {
-	return binary.BigEndian.AppendUint64(inoKey(kOpen, ino, 8), session)
-}
-
-func openPrefix(ino Ino) []byte { return inoKey(kOpen, ino, 0) }
+func openKey(ino Ino) []byte { return inoKey(kOpen, ino, 0) }
 
 func counterKey(s ShardID, which byte) []byte {
 	return append(shardPrefix(s), kCounter, which)

@@ -28,7 +28,9 @@ func (s *Service) Open(ctx context.Context, c *Cred, ino Ino, flags uint32, sess
 			return errnof(syscall.EISDIR, "open directory %d for writing", ino)
 		}
 		if session != 0 {
-			t.addOpen(ino, session)
+			if err := t.addOpen(ino, session); err != nil {
+				return err
+			}
 		}
 		out = a
 		return nil
@@ -59,58 +61,71 @@ func (s *Service) Release(ctx context.Context, ino Ino, session uint64) error {
 		return nil
 	}
 	return s.update(ctx, func(t *tx) error {
-		k := openKey(ino, session)
-		v, err := t.Get(k)
-		if err != nil || v == nil {
+		opens, err := t.opens(ino)
+		if err != nil || opens[session] == 0 {
 			return err
 		}
-		n, err := decodeUint(k, v)
-		if err != nil {
-			return err
+		if opens[session]--; opens[session] == 0 {
+			delete(opens, session)
 		}
-		if n > 1 {
-			t.mustSet(k, encodeUint(n-1))
+		t.putOpens(ino, opens)
+		if len(opens) > 0 {
 			return nil
 		}
-		t.mustDelete(k)
-		return t.reclaimIfOrphan(ino, session)
+		return t.reclaimIfOrphan(ino)
 	})
 }
 
-// addOpen counts one more open of ino by session.
-func (t *tx) addOpen(ino Ino, session uint64) {
-	k := openKey(ino, session)
-	n := uint64(0)
-	if v, err := t.Get(k); err == nil && v != nil {
-		n, _ = decodeUint(k, v)
+// openTable counts each session's opens of one inode. All of them live
+// under one key, which every open, close and unlink of the inode reads and
+// writes: an unlink racing with an open then conflicts on it and one of
+// them retries, where per-session keys would let both commit (the unlink
+// would not see the open's new key) and purge a file just opened.
+type openTable map[uint64]uint32
+
+func (t *tx) opens(ino Ino) (openTable, error) {
+	k := openKey(ino)
+	v, err := t.Get(k)
+	if err != nil || v == nil {
+		return openTable{}, err
 	}
-	t.mustSet(k, encodeUint(n+1))
+	o := openTable{}
+	return o, decode(k, v, &o)
+}
+
+func (t *tx) putOpens(ino Ino, o openTable) {
+	if len(o) == 0 {
+		t.mustDelete(openKey(ino))
+		return
+	}
+	t.mustSet(openKey(ino), encode(o))
+}
+
+// addOpen counts one more open of ino by session.
+func (t *tx) addOpen(ino Ino, session uint64) error {
+	o, err := t.opens(ino)
+	if err != nil {
+		return err
+	}
+	o[session]++
+	t.putOpens(ino, o)
+	return nil
 }
 
 // isOpen reports whether any session has ino open.
 func (t *tx) isOpen(ino Ino) (bool, error) {
-	p := openPrefix(ino)
-	open := false
-	err := t.Scan(p, prefixEnd(p), 1, func(_, _ []byte) bool { open = true; return false })
-	return open, err
+	o, err := t.opens(ino)
+	return len(o) > 0, err
 }
 
-// reclaimIfOrphan frees ino if it has no links and no session but except
-// (whose open is being dropped in this transaction) still has it open.
-func (t *tx) reclaimIfOrphan(ino Ino, except uint64) error {
+// reclaimIfOrphan frees ino if it is an orphan (no links left) that no
+// session holds open any more.
+func (t *tx) reclaimIfOrphan(ino Ino) error {
 	v, err := t.Get(orphanKey(ino))
 	if err != nil || v == nil {
 		return err
 	}
-	p := openPrefix(ino)
-	others := false
-	err = t.Scan(p, prefixEnd(p), 2, func(k, _ []byte) bool {
-		if sessionOfOpenKey(k) != except {
-			others = true
-		}
-		return !others
-	})
-	if err != nil || others {
+	if open, err := t.isOpen(ino); err != nil || open {
 		return err
 	}
 	a, err := t.attr(ino)
@@ -118,12 +133,4 @@ func (t *tx) reclaimIfOrphan(ino Ino, except uint64) error {
 		return err
 	}
 	return t.purge(a)
-}
-
-func sessionOfOpenKey(k []byte) uint64 {
-	var id uint64
-	for _, b := range k[keyInoLen:] {
-		id = id<<8 | uint64(b)
-	}
-	return id
 }

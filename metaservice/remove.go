@@ -53,8 +53,27 @@ func (s *Service) Rmdir(ctx context.Context, c *Cred, parent Ino, name string) e
 		dir.Nlink--
 		dir.Mtime, dir.Ctime = t.now, t.now
 		t.putAttr(dir)
-		return t.purge(a)
+		return t.dropDir(a)
 	})
+}
+
+// dropDir removes an empty directory whose dentry is gone: at once, or,
+// while a session has it open, as an orphan that stays readable through
+// its open descriptors until the last close.
+func (t *tx) dropDir(a *Attr) error {
+	a.Nlink = 0
+	a.Ctime = t.now
+	open, err := t.isOpen(a.Ino)
+	if err != nil {
+		return err
+	}
+	if !open {
+		return t.purge(a)
+	}
+	t.putAttr(a)
+	t.mustSet(orphanKey(a.Ino), encodeUint(uint64(t.now)))
+	t.onCommit(t.s.policies.invalidate)
+	return nil
 }
 
 // victim reads parent and the inode name refers to, and checks that c may
@@ -114,11 +133,10 @@ func (t *tx) purge(a *Attr) error {
 	if _, err := t.releaseChunks(a.Ino, 0); err != nil {
 		return err
 	}
-	for _, prefix := range [][]byte{xattrPrefix(a.Ino), openPrefix(a.Ino)} {
-		if err := t.deletePrefix(prefix); err != nil {
-			return err
-		}
+	if err := t.deletePrefix(xattrPrefix(a.Ino)); err != nil {
+		return err
 	}
+	t.mustDelete(openKey(a.Ino))
 	t.mustDelete(attrKey(a.Ino))
 	t.mustDelete(orphanKey(a.Ino))
 	t.mustDelete(locksKey(a.Ino))

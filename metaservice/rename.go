@@ -197,8 +197,7 @@ func (r *renameOp) replaceTarget() error {
 	var err error
 	if r.dst.IsDir() {
 		r.ddir.Nlink--
-		r.dst.Nlink = 0
-		err = r.t.purge(r.dst)
+		err = r.t.dropDir(r.dst)
 	} else {
 		err = r.t.dropLink(r.dst)
 	}

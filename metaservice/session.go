@@ -143,26 +143,35 @@ func (s *Service) cleanSession(ctx context.Context, id uint64) error {
 
 func (s *Service) dropSessionOpens(ctx context.Context, shard ShardID, id uint64) error {
 	var inos []Ino
-	err := s.view(ctx, func(t *tx) error {
-		inos = inos[:0]
-		start, end := kindRange(shard, kOpen)
-		return t.Scan(start, end, 0, func(k, _ []byte) bool {
-			if sessionOfOpenKey(k) == id {
-				inos = append(inos, inoOfKey(k))
-			}
-			return true
-		})
+	start, end := kindRange(shard, kOpen)
+	err := s.scanPaged(ctx, start, end, func(k, v []byte) error {
+		o := openTable{}
+		if err := decode(k, v, &o); err != nil {
+			return err
+		}
+		if o[id] > 0 {
+			inos = append(inos, inoOfKey(k))
+		}
+		return nil
 	})
 	if err != nil {
 		return err
 	}
 	for _, ino := range inos {
 		err := s.update(ctx, func(t *tx) error {
-			t.mustDelete(openKey(ino, id))
-			return t.reclaimIfOrphan(ino, id)
+			o, err := t.opens(ino)
+			if err != nil {
+				return err
+			}
+			delete(o, id)
+			t.putOpens(ino, o)
+			if len(o) > 0 {
+				return nil
+			}
+			return t.reclaimIfOrphan(ino)
 		})
 		if err != nil {
-			return fmt.Errorf("drop open of inode %d by session %d: %w", ino, id, err)
+			return fmt.Errorf("drop opens of inode %d by session %d: %w", ino, id, err)
 		}
 	}
 	return nil

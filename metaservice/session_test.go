@@ -144,3 +144,60 @@ func testPosixLocks(t *testing.T, f *fixture) {
 	requireErrno(t, err, syscall.EINVAL)
 	requireErrno(t, f.s.Flock(f.ctx, a.Ino, y, 9, false), syscall.EINVAL)
 }
+
+func testOpenDirRemoved(t *testing.T, f *fixture) {
+	sid, err := f.s.RegisterSession(f.ctx, SessionInfo{Host: "h"})
+	require.NoError(t, err)
+	d := f.mkdir(alice, RootIno, "d", 0755)
+	_, err = f.s.Open(f.ctx, alice, d.Ino, syscall.O_RDONLY, sid)
+	require.NoError(t, err)
+	require.NoError(t, f.s.Rmdir(f.ctx, alice, RootIno, "d"))
+	a := f.attr(d.Ino)
+	require.Zero(t, a.Nlink, "a removed directory still open is kept, with no links")
+	_, err = f.s.Mknod(f.ctx, alice, d.Ino, "x", NewNode{Mode: 0644})
+	requireErrno(t, err, syscall.ENOENT)
+	f.fsckClean()
+	require.NoError(t, f.s.Release(f.ctx, d.Ino, sid))
+	_, err = f.s.GetAttr(f.ctx, d.Ino)
+	requireErrno(t, err, syscall.ENOENT)
+	f.fsckClean()
+
+	// A directory replaced by rename while open, likewise.
+	e := f.mkdir(alice, RootIno, "e", 0755)
+	f.mkdir(alice, RootIno, "src", 0755)
+	_, err = f.s.Open(f.ctx, alice, e.Ino, syscall.O_RDONLY, sid)
+	require.NoError(t, err)
+	require.NoError(t, f.s.Rename(f.ctx, alice, RootIno, "src", RootIno, "e", 0))
+	require.Zero(t, f.attr(e.Ino).Nlink)
+	require.NoError(t, f.s.CloseSession(f.ctx, sid))
+	_, err = f.s.GetAttr(f.ctx, e.Ino)
+	requireErrno(t, err, syscall.ENOENT)
+	f.fsckClean()
+}
+
+// testOpenRacesUnlink runs opens against unlinks of the same files: an
+// open that succeeded must find its inode until it is released, whichever
+// committed first.
+func testOpenRacesUnlink(t *testing.T, f *fixture) {
+	sid, err := f.s.RegisterSession(f.ctx, SessionInfo{Host: "h"})
+	require.NoError(t, err)
+	for i := 0; i < 100; i++ {
+		a := f.create(alice, RootIno, "f", 0644)
+		opened := make(chan error, 1)
+		go func() {
+			_, err := f.s.Open(f.ctx, alice, a.Ino, syscall.O_RDONLY, sid)
+			opened <- err
+		}()
+		require.NoError(t, f.s.Unlink(f.ctx, alice, RootIno, "f"))
+		if err := <-opened; err != nil {
+			requireErrno(t, err, syscall.ENOENT) // the unlink won
+			continue
+		}
+		_, err := f.s.GetAttr(f.ctx, a.Ino)
+		require.NoError(t, err, "iteration %d: an open file was purged", i)
+		require.NoError(t, f.s.Release(f.ctx, a.Ino, sid))
+		_, err = f.s.GetAttr(f.ctx, a.Ino)
+		requireErrno(t, err, syscall.ENOENT)
+	}
+	f.fsckClean()
+}

@@ -122,6 +122,8 @@ var suite = map[string]func(t *testing.T, f *fixture){
 	"Xattrs":            testXattrs,
 	"ACL":               testACL,
 	"OpenUnlinked":      testOpenUnlinked,
+	"OpenDirRemoved":    testOpenDirRemoved,
+	"OpenRacesUnlink":   testOpenRacesUnlink,
 	"SessionReap":       testSessionReap,
 	"Flock":             testFlock,
 	"PosixLocks":        testPosixLocks,
