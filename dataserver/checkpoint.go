@@ -20,7 +20,9 @@ import (
 const checkpointFile = "checkpoint"
 
 // checkpointLoop checkpoints every CheckpointInterval, and sooner when the
-// journal holds more than a segment past the last checkpoint.
+// journal holds more than a segment past the last checkpoint or when half
+// the open chunk files hold unsynced writes (so that closing the least
+// recently used file to open another rarely has to fdatasync it first).
 func (e *engine) checkpointLoop(ctx context.Context) {
 	tick := time.NewTicker(e.cfg.CheckpointInterval / 8)
 	defer tick.Stop()
@@ -32,7 +34,8 @@ func (e *engine) checkpointLoop(ctx context.Context) {
 		case <-tick.C:
 		}
 		due := time.Since(last) >= e.cfg.CheckpointInterval ||
-			e.j.LastLSN() > 0 && e.j.Size() > 2*e.cfg.JournalSegmentSize
+			e.j.LastLSN() > 0 && e.j.Size() > 2*e.cfg.JournalSegmentSize ||
+			e.store.FileStats().Unsynced > e.cfg.MaxOpenChunks/2
 		if !due {
 			continue
 		}

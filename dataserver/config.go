@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/lis-fs/lis/dataserver/chunkstore"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -48,6 +49,11 @@ type Config struct {
 	// PendingLimit bounds the bytes acknowledged but not yet applied to
 	// chunk files; writers wait above it; default 256 MiB.
 	PendingLimit int64
+	// MaxOpenChunks bounds the chunk data files kept open (a soft limit:
+	// files in use right now are never closed); the least recently used
+	// are closed and reopened on demand. Default min(4096,
+	// RLIMIT_NOFILE/4), at least 16.
+	MaxOpenChunks int
 
 	// Capacity is a quota on the bytes this dataserver stores (chunk sizes
 	// plus journal); writes past it fail with ENOSPC; 0 means no quota
@@ -97,6 +103,9 @@ func (c *Config) setDefaults() error {
 		if *d.v == 0 {
 			*d.v = d.def
 		}
+	}
+	if c.MaxOpenChunks <= 0 {
+		c.MaxOpenChunks = chunkstore.DefaultMaxOpenFiles()
 	}
 	if c.MaxWrite == 0 {
 		c.MaxWrite = 8 << 20

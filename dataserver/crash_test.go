@@ -94,10 +94,12 @@ type child struct {
 	client *Client
 }
 
-func startChild(t *testing.T, dir string) *child {
+// startChild starts a dataserver process in dir; env adds variables
+// (see childLeasesEnv and the others).
+func startChild(t *testing.T, dir string, env ...string) *child {
 	t.Helper()
 	ch := &child{cmd: exec.Command(os.Args[0], "-test.run=^$")}
-	ch.cmd.Env = append(os.Environ(), childDirEnv+"="+dir)
+	ch.cmd.Env = append(append(os.Environ(), childDirEnv+"="+dir), env...)
 	ch.cmd.Stderr = &ch.stderr
 	require.NoError(t, ch.cmd.Start())
 	exited := make(chan struct{})

@@ -16,15 +16,20 @@
 // fsync the chunk files and their checksum sidecars (package chunkstore),
 // then release the journal; a restart replays the journal from the last
 // checkpoint, which brings every chunk back at the version of its last
-// surviving mutation, including every mutation a Sync acknowledged.
+// surviving mutation, including every mutation a Sync acknowledged. Every
+// chunk's metadata and checksums stay in memory, but its data file is open
+// only while in use or among the Config.MaxOpenChunks most recently used
+// (chunkstore), so the number of chunks is not bounded by RLIMIT_NOFILE.
 //
 // Versions and leases. Every mutation bumps its chunk's version by one. A
 // client names the version it expects (or AnyVersion); a stale one is
 // refused with ESTALE. Leases {chunk, holder, epoch, expiry} come from the
 // metaservice through GrantLease/RevokeLease; a lower epoch than one seen
-// is refused (ESTALE), a new highest epoch is journaled durably, and a
-// mutation without a current lease held by this dataserver is refused with
-// EPERM (Config.NoLeases turns the check off for a one-machine volume).
+// is refused (ESTALE), a new highest epoch is journaled (synced with the
+// first durable write under it: see grantLease for why that is enough; a
+// revoke is synced at once), and a mutation without a current lease held
+// by this dataserver is refused with EPERM (Config.NoLeases turns the
+// check off for a one-machine volume).
 //
 // Replication. A sender per peer reads the journal through its own journal
 // consumer (durable records only), keeps the mutations of chunks replicated

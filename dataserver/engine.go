@@ -57,7 +57,9 @@ type engine struct {
 // overLimit receives the journal's OverLimit calls.
 func openEngine(cfg *Config, m *metrics, overLimit func(string, int64)) (*engine, error) {
 	e := &engine{cfg: cfg, log: cfg.Logger, m: m, chunks: map[uint64]*chunkState{}, q: newApplyQueue(cfg.PendingLimit)}
-	store, err := chunkstore.Open(filepath.Join(cfg.Dir, "chunks"), chunkstore.Options{OnCorrupt: e.reportCorrupt})
+	store, err := chunkstore.Open(filepath.Join(cfg.Dir, "chunks"), chunkstore.Options{
+		OnCorrupt: e.reportCorrupt, MaxOpenFiles: cfg.MaxOpenChunks,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -178,8 +180,9 @@ func (e *engine) snapshotStates() []*chunkState {
 	return out
 }
 
-// openFile opens cs's chunk file if it is not open. Caller holds cs.mu
-// exclusively.
+// openFile loads cs's chunk (metadata and checksums) if it is not loaded.
+// The data file itself is opened and closed by the store as needed (see
+// chunkstore.Options.MaxOpenFiles). Caller holds cs.mu exclusively.
 func (e *engine) openFile(cs *chunkState) (*chunkstore.Chunk, error) {
 	if cs.file != nil {
 		return cs.file, nil

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/lis-fs/lis/dataserver/chunkstore"
-	"github.com/lis-fs/lis/journal"
 )
 
 // checkLease refuses a client mutation unless this dataserver holds a
@@ -29,8 +28,40 @@ func (e *engine) checkLease(cs *chunkState) error {
 }
 
 // grantLease installs a lease the metaservice issued. A lower epoch than
-// one seen before is refused with ESTALE; a new highest epoch is made
-// durable before grantLease returns, so it is still refused after a crash.
+// one seen before is refused with ESTALE. A new highest epoch is journaled
+// but not synced: a grant precedes every new chunk, and an fdatasync per
+// new file would dominate creating small files. The record becomes durable
+// with the next sync of the journal (a client's, the applier's within
+// ApplyDelay, or a replication ack's), and that is enough:
+//
+//   - Journal durability is a prefix. The epoch record is appended before
+//     the lease is installed (both under cs.mu), so before any write under
+//     the lease; any durable write under the lease, or any later durable
+//     record at all, implies the epoch record is durable. Everything that
+//     lets a write count as durable (a Sync, a Write with Sync set, a
+//     replica, since senders ship durable records only, a checkpoint,
+//     since only durable records are applied) therefore keeps the epoch
+//     across a crash: a chunk written under epoch E never comes back with
+//     a lower one while that write survives.
+//   - If a crash takes the epoch record, it takes every record after it,
+//     so every write under the lease is lost as well, and none of them was
+//     reported durable: the chunk comes back at a version from before the
+//     grant, with its older epoch.
+//   - Leases are not persisted: after a restart no lease is held and every
+//     client write is refused (EPERM) until a grant arrives. So a lost
+//     epoch can only let in a grant with an epoch between the surviving
+//     one and the lost one. The metaservice issued it before the lost one
+//     and it names a holder and an expiry. It is the lost grant itself
+//     (installing it again is the state before the crash), or an older
+//     one: the metaservice bumps a chunk's epoch only when the lease
+//     changes holder, and only once the previous holder's lease has
+//     expired (AcquireLease), so an older grant to this dataserver expired
+//     before the lost epoch was issued and admits no write (checkLease;
+//     a grant naming another holder admits none here in any case). This
+//     leans on lease expiry, as the lease scheme does everywhere: the
+//     durable epoch never fenced a holder whose lease had not expired,
+//     since grants go only to the holder. A lease taken away before its
+//     expiry is taken with RevokeLease, which stays synchronous.
 func (e *engine) grantLease(ctx context.Context, l *Lease) error {
 	if l.Holder == "" || l.Epoch == 0 {
 		return errChunk(l.Chunk, syscall.EINVAL, "lease needs a holder and an epoch > 0")
@@ -48,18 +79,19 @@ func (e *engine) grantLease(ctx context.Context, l *Lease) error {
 		cs.mu.Unlock()
 		return errChunk(l.Chunk, syscall.ESTALE, "epoch %d is already held by %s", l.Epoch, cs.lease.Holder)
 	}
-	lsn, err := e.raiseEpoch(cs, l.Epoch)
+	err := e.raiseEpoch(cs, l.Epoch)
 	if err == nil {
 		cs.lease = *l
 	}
 	cs.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	return e.j.Sync(ctx, lsn)
+	return err
 }
 
-// revokeLease ends the leases of a chunk up to epoch.
+// revokeLease ends the leases of a chunk up to epoch. Unlike a grant, a
+// revoke promises that no lease of epoch <= req.Epoch is honored from now
+// on, crash or not (the metaservice may then move the lease before it
+// expires), so the record that holds the chunk's epoch, this revoke's or a
+// grant's not yet synced, is made durable before it returns.
 func (e *engine) revokeLease(ctx context.Context, req *RevokeLeaseReq) error {
 	cs := e.getOrCreate(req.Chunk)
 	cs.mu.Lock()
@@ -70,11 +102,11 @@ func (e *engine) revokeLease(ctx context.Context, req *RevokeLeaseReq) error {
 	if cs.lease.Epoch <= req.Epoch {
 		cs.lease = Lease{}
 	}
-	var lsn journal.LSN
 	var err error
 	if !cs.deleted {
-		lsn, err = e.raiseEpoch(cs, req.Epoch)
+		err = e.raiseEpoch(cs, req.Epoch)
 	}
+	lsn := cs.epochLSN
 	cs.mu.Unlock()
 	if err != nil {
 		return err
@@ -82,13 +114,17 @@ func (e *engine) revokeLease(ctx context.Context, req *RevokeLeaseReq) error {
 	return e.j.Sync(ctx, lsn)
 }
 
-// raiseEpoch journals a new highest epoch (no-op otherwise) and returns the
-// record's LSN to sync. Caller holds cs.mu.
-func (e *engine) raiseEpoch(cs *chunkState, epoch uint64) (journal.LSN, error) {
+// raiseEpoch journals a new highest epoch (no-op otherwise), not synced,
+// and records its LSN in cs.epochLSN. Caller holds cs.mu.
+func (e *engine) raiseEpoch(cs *chunkState, epoch uint64) error {
 	if epoch <= cs.epoch {
-		return 0, nil
+		return nil
 	}
-	return e.accept(cs, &Mutation{Op: OpLease, Chunk: cs.id, Version: cs.version, Arg: epoch, CRC: chunkstore.CRC(nil)})
+	lsn, err := e.accept(cs, &Mutation{Op: OpLease, Chunk: cs.id, Version: cs.version, Arg: epoch, CRC: chunkstore.CRC(nil)})
+	if err == nil {
+		cs.epochLSN = lsn
+	}
+	return err
 }
 
 // setReplicas journals a chunk's replica list and returns the previous one.

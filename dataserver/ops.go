@@ -258,6 +258,7 @@ func (e *engine) stat() *Stat {
 		JournalFirst: uint64(e.j.FirstLSN()), JournalLast: uint64(e.j.LastLSN()),
 		JournalDurable: uint64(e.j.DurableLSN()), Applied: e.applied.Load(),
 		PendingBytes: e.q.pendingBytes(), ChecksumErrors: e.corrupt.Load(),
+		OpenFiles: e.store.FileStats().Open,
 	}
 	if err := e.usable(); err != nil {
 		st.ApplyError = err.Error()

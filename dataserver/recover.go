@@ -53,7 +53,10 @@ func (e *engine) recover() error {
 	return nil
 }
 
-// loadChunks opens every chunk of the store.
+// loadChunks loads every chunk of the store: its sidecar (version, size,
+// epoch, replicas, checksums), not its data file, which the store opens on
+// first use; so recovery holds at most Config.MaxOpenChunks files open
+// however many chunks there are.
 func (e *engine) loadChunks() error {
 	ids, err := e.store.List()
 	if err != nil {

@@ -155,6 +155,7 @@ type Stat struct {
 	DiskFull       bool       `msgpack:"df,omitempty"` // writes refused: ENOSPC applying the journal
 	ApplyError     string     `msgpack:"ae,omitempty"` // why writes are refused, if they are
 	ChecksumErrors uint64     `msgpack:"ce"`
+	OpenFiles      int        `msgpack:"of"` // chunk data files open (see Config.MaxOpenChunks)
 	Peers          []PeerStat `msgpack:"p,omitempty"`
 }
 

@@ -11,8 +11,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Chunk is one chunk's open data file and its in-memory metadata and block
-// checksums. See the package doc for the concurrency contract.
+// Chunk is one chunk's data file and its in-memory metadata and block
+// checksums. See the package doc for the concurrency contract. The data
+// file is opened on first use and may be closed and reopened behind the
+// Chunk's back to bound the Store's open files (see fdCache); every method
+// that touches it pins it for the duration.
 //
 // Invariant: len(crcs) == blocksFor(meta.Size), and crcs[i] is the checksum
 // of block i of the data file as this Chunk last wrote it (bytes past
@@ -20,11 +23,27 @@ import (
 type Chunk struct {
 	id    uint64
 	store *Store
-	f     *os.File
 	meta  Meta
 	crcs  []uint32
 	// noFallocate is set once the filesystem said it cannot preallocate.
 	noFallocate bool
+
+	// The data file's state, guarded by store.fds.mu (see fdCache); f
+	// and trimmed are also used outside the lock by the goroutine that
+	// set busy, and f by those that pinned it.
+	f        *os.File // nil when not open
+	pins     int      // users of f right now; f is not closed while > 0
+	busy     bool     // f is being opened or closed outside the lock
+	unsynced bool     // f was written since its last fdatasync
+	trimmed  bool     // the data file was cut to the sidecar's size
+	closed   bool     // Close was called: the file is never reopened
+	// syncErr is the first failed fdatasync (or close after one). Once a
+	// writeback error has been reported the kernel does not report it
+	// again, so it is sticky: SyncData keeps returning it and no
+	// checkpoint can claim the file's data durable.
+	syncErr      error
+	lprev, lnext *Chunk
+	onList       *fdList
 }
 
 // ID returns the chunk id.
@@ -81,7 +100,13 @@ func (c *Chunk) ReadAt(p []byte, off int64) error {
 	default:
 		span = make([]byte, spanEnd-spanOff)
 	}
-	if err := c.readFull(span, spanOff); err != nil {
+	f, err := c.acquire()
+	if err != nil {
+		return err
+	}
+	err = c.readFull(f, span, spanOff)
+	c.release(false)
+	if err != nil {
 		return err
 	}
 	for b := first; b <= last; b++ {
@@ -102,8 +127,8 @@ func (c *Chunk) ReadAt(p []byte, off int64) error {
 // readFull reads len(p) bytes at off; bytes past the end of the data file
 // read as zeros (the file may be shorter than the chunk when its tail is a
 // hole).
-func (c *Chunk) readFull(p []byte, off int64) error {
-	n, err := c.f.ReadAt(p, off)
+func (c *Chunk) readFull(f *os.File, p []byte, off int64) error {
+	n, err := f.ReadAt(p, off)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("chunk %x: read: %w", c.id, err)
 	}
@@ -123,7 +148,12 @@ func (c *Chunk) WriteAt(p []byte, off int64) error {
 	if len(p) == 0 {
 		return nil
 	}
-	if _, err := c.f.WriteAt(p, off); err != nil {
+	f, err := c.acquire()
+	if err != nil {
+		return err
+	}
+	defer c.release(true)
+	if _, err := f.WriteAt(p, off); err != nil {
 		return fmt.Errorf("chunk %x: write %d bytes at %d: %w", c.id, len(p), off, err)
 	}
 	end := off + int64(len(p))
@@ -134,7 +164,7 @@ func (c *Chunk) WriteAt(p []byte, off int64) error {
 			c.crcs[b] = blockCRC(p[lo-off : hi-off])
 			continue
 		}
-		if err := c.rehashBlock(b); err != nil {
+		if err := c.rehashBlock(f, b); err != nil {
 			return err
 		}
 	}
@@ -153,12 +183,12 @@ func (c *Chunk) growTo(n int64) {
 }
 
 // rehashBlock recomputes block b's checksum from the data file.
-func (c *Chunk) rehashBlock(b int64) error {
+func (c *Chunk) rehashBlock(f *os.File, b int64) error {
 	lo, hi := b*BlockSize, min((b+1)*BlockSize, c.meta.Size)
 	bp := blockPool.Get().(*[]byte)
 	defer blockPool.Put(bp)
 	buf := (*bp)[:hi-lo]
-	if err := c.readFull(buf, lo); err != nil {
+	if err := c.readFull(f, buf, lo); err != nil {
 		return err
 	}
 	c.crcs[b] = blockCRC(buf)
@@ -174,7 +204,12 @@ func (c *Chunk) Truncate(size int64) error {
 	if size < 0 {
 		return fmt.Errorf("chunk %x: truncate to %d: %w", c.id, size, syscall.EINVAL)
 	}
-	if err := c.f.Truncate(size); err != nil {
+	f, err := c.acquire()
+	if err != nil {
+		return err
+	}
+	defer c.release(true)
+	if err := f.Truncate(size); err != nil {
 		return fmt.Errorf("chunk %x: truncate to %d: %w", c.id, size, err)
 	}
 	if size >= c.meta.Size {
@@ -184,7 +219,7 @@ func (c *Chunk) Truncate(size int64) error {
 	c.crcs = c.crcs[:blocksFor(size)]
 	c.meta.Size = size
 	if size%BlockSize != 0 {
-		return c.rehashBlock(size / BlockSize)
+		return c.rehashBlock(f, size/BlockSize)
 	}
 	return nil
 }
@@ -197,7 +232,12 @@ func (c *Chunk) Allocate(off, n int64) error {
 	if c.noFallocate || n <= 0 {
 		return nil
 	}
-	err := unix.Fallocate(int(c.f.Fd()), unix.FALLOC_FL_KEEP_SIZE, off, n)
+	f, err := c.acquire()
+	if err != nil {
+		return err
+	}
+	err = unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, off, n)
+	c.release(false)
 	switch {
 	case err == nil:
 		return nil
@@ -209,13 +249,10 @@ func (c *Chunk) Allocate(off, n int64) error {
 	}
 }
 
-// SyncData makes the data file's contents durable (fdatasync).
-func (c *Chunk) SyncData() error {
-	if err := unix.Fdatasync(int(c.f.Fd())); err != nil {
-		return fmt.Errorf("chunk %x: fdatasync: %w", c.id, err)
-	}
-	return nil
-}
+// SyncData makes the data file's contents durable (fdatasync). It costs
+// nothing when nothing was written since the last fdatasync, and it fails
+// for good once an fdatasync of the file has failed (see syncErr).
+func (c *Chunk) SyncData() error { return c.syncData() }
 
 // Snapshot captures the metadata and checksums for Store.Checkpoint. It
 // needs the same exclusion as ReadAt (no concurrent mutation).
@@ -223,13 +260,9 @@ func (c *Chunk) Snapshot() Snapshot {
 	return Snapshot{chunk: c, side: sidecar{Meta: c.Meta(), CRCs: c.CRCs()}}
 }
 
-// Close closes the data file.
-func (c *Chunk) Close() error {
-	if err := c.f.Close(); err != nil {
-		return fmt.Errorf("chunk %x: close: %w", c.id, err)
-	}
-	return nil
-}
+// Close closes the data file for good; the Chunk must not be used again.
+// Unsynced writes are not synced (Store.Checkpoint does that).
+func (c *Chunk) Close() error { return c.closeChunk() }
 
 // Snapshot is a chunk's metadata and checksums as of one moment, to be
 // persisted by Store.Checkpoint.

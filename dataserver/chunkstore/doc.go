@@ -19,8 +19,16 @@
 // sidecar is missing was born after the last checkpoint and is opened empty,
 // and a data file longer than its sidecar's size is cut back to that size.
 //
+// Open files. A Store keeps every loaded Chunk's metadata and checksums in
+// memory but bounds the data files it holds open (Options.MaxOpenFiles):
+// a data file is opened on first use and the least recently used idle ones
+// are closed when there are too many, a file with unsynced writes only
+// after an fdatasync (see fdCache). Loading a store's chunks therefore
+// reads their sidecars and opens no data file.
+//
 // Concurrency. A Chunk's ReadAt calls may run concurrently with each other;
 // WriteAt, Truncate and Close need exclusive access, which the owner's
 // per-chunk lock provides. Snapshot and SyncData may run concurrently with
-// anything but Close.
+// anything but Close. Opening and closing data files behind the Chunk's
+// back is synchronized inside the Store and needs nothing from the owner.
 package chunkstore

@@ -15,6 +15,9 @@ type Options struct {
 	// OnCorrupt is called (from the reading goroutine) for every block
 	// whose checksum did not match on read. May be nil.
 	OnCorrupt func(id uint64, block int64)
+	// MaxOpenFiles is the soft limit on data files kept open (see
+	// fdCache); 0 means DefaultMaxOpenFiles().
+	MaxOpenFiles int
 }
 
 // Store is a directory of chunks: DIR/xx/<id>.dat (data) and
@@ -29,6 +32,8 @@ type Store struct {
 
 	dirsMu sync.Mutex
 	dirs   map[string]bool // subdirectories known to exist
+
+	fds *fdCache
 }
 
 // Open opens (creating if needed) the store rooted at dir.
@@ -36,7 +41,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("chunk store %s: %w", dir, err)
 	}
-	return &Store{dir: dir, opts: opts, dirs: map[string]bool{}}, nil
+	if opts.MaxOpenFiles <= 0 {
+		opts.MaxOpenFiles = DefaultMaxOpenFiles()
+	}
+	return &Store{dir: dir, opts: opts, dirs: map[string]bool{}, fds: newFDCache(opts.MaxOpenFiles)}, nil
 }
 
 func (s *Store) reportCorrupt(id uint64, block int64) {
@@ -92,9 +100,10 @@ func (s *Store) List() ([]uint64, error) {
 	return ids, nil
 }
 
-// Open opens chunk id, creating an empty one if it does not exist. A chunk
-// without a sidecar is opened empty and its data file truncated (see the
-// package doc); a data file longer than the sidecar's size is cut back.
+// Open loads chunk id (its sidecar), creating an empty one if it does not
+// exist. It opens no file: the data file is opened (created if missing) on
+// first use, and that first open cuts it back to the sidecar's size. A
+// chunk without a sidecar is empty (see the package doc).
 func (s *Store) Open(id uint64) (*Chunk, error) {
 	if err := s.ensureDir(id); err != nil {
 		return nil, err
@@ -103,30 +112,7 @@ func (s *Store) Open(id uint64) (*Chunk, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(s.dataPath(id), os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open chunk %x: %w", id, err)
-	}
-	c := &Chunk{id: id, store: s, f: f, meta: side.Meta, crcs: side.CRCs}
-	if err := c.trimData(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return c, nil
-}
-
-// trimData cuts the data file back to the sidecar's size.
-func (c *Chunk) trimData() error {
-	st, err := c.f.Stat()
-	if err != nil {
-		return fmt.Errorf("open chunk %x: %w", c.id, err)
-	}
-	if st.Size() > c.meta.Size {
-		if err := c.f.Truncate(c.meta.Size); err != nil {
-			return fmt.Errorf("open chunk %x: trim to %d: %w", c.id, c.meta.Size, err)
-		}
-	}
-	return nil
+	return &Chunk{id: id, store: s, meta: side.Meta, crcs: side.CRCs}, nil
 }
 
 // readSidecar loads id's sidecar; a missing one is an empty chunk.
@@ -180,8 +166,10 @@ func (s *Store) Remove(id uint64, c *Chunk) error {
 }
 
 // Checkpoint makes each snapshot durable: the chunk's data file is
-// fdatasynced, then its sidecar is replaced atomically (temporary file,
-// fsync, rename, directory fsync). When Checkpoint returns nil, every
+// fdatasynced (unless nothing was written to it since its last
+// fdatasync), then its sidecar is replaced atomically (temporary file,
+// fsync, rename, directory fsync). A chunk whose fdatasync ever failed
+// fails every Checkpoint (see Chunk.SyncData). When Checkpoint returns nil, every
 // snapshotted chunk reopens with at least the snapshot's metadata and
 // checksums, and with data that matches them for every block not written
 // after the snapshot was taken.
