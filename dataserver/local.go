@@ -32,6 +32,12 @@ func (l *Local) Read(ctx context.Context, chunk uint64, off, n int64) (*ReadResp
 	return l.s.e.read(&ReadReq{Chunk: chunk, Offset: off, Length: n})
 }
 
+// ReadInto fills dst from off of chunk without the copy Read makes.
+func (l *Local) ReadInto(ctx context.Context, chunk uint64, off int64, dst []byte) error {
+	_, _, err := l.s.e.readInto(chunk, off, dst)
+	return err
+}
+
 // Sync is Client.Sync.
 func (l *Local) Sync(ctx context.Context, chunk uint64) (uint64, error) {
 	r, err := l.s.e.sync(ctx, &SyncReq{Chunk: chunk})

@@ -97,27 +97,43 @@ func (e *engine) admitClient(cs *chunkState, expected uint64, any bool) error {
 
 // read serves a read from the chunk file plus the pending mutations.
 func (e *engine) read(req *ReadReq) (*ReadResp, error) {
-	if req.Offset < 0 || req.Length < 0 || req.Length > int64(2*e.cfg.MaxWrite) || req.Offset > e.cfg.ChunkSize {
+	if req.Length < 0 || req.Length > int64(2*e.cfg.MaxWrite) {
 		return nil, errChunk(req.Chunk, syscall.EINVAL, "read of %d bytes at %d", req.Length, req.Offset)
 	}
-	cs := e.lookup(req.Chunk)
+	buf := make([]byte, req.Length)
+	version, size, err := e.readInto(req.Chunk, req.Offset, buf)
+	if err != nil {
+		return nil, err
+	}
+	return &ReadResp{Data: buf, Version: version, Size: size}, nil
+}
+
+// readInto fills buf from off of a chunk (zeros in holes and past its
+// end) and returns the version and size it read. The in-process client
+// reads straight into the caller's buffer through it.
+func (e *engine) readInto(chunk uint64, off int64, buf []byte) (uint64, int64, error) {
+	if off < 0 || off > e.cfg.ChunkSize {
+		return 0, 0, errChunk(chunk, syscall.EINVAL, "read of %d bytes at %d", len(buf), off)
+	}
+	cs := e.lookup(chunk)
 	if cs == nil {
-		return nil, errChunk(req.Chunk, syscall.ENOENT, "no such chunk")
+		return 0, 0, errChunk(chunk, syscall.ENOENT, "no such chunk")
 	}
 	cs.mu.RLock()
 	defer cs.mu.RUnlock()
 	if err := e.readable(cs); err != nil {
-		return nil, err
+		return 0, 0, err
 	}
-	buf := make([]byte, req.Length)
 	if cs.file != nil {
-		if err := cs.file.ReadAt(buf, req.Offset); err != nil {
-			return nil, err
+		if err := cs.file.ReadAt(buf, off); err != nil {
+			return 0, 0, err
 		}
+	} else {
+		clear(buf)
 	}
-	cs.patch(buf, req.Offset)
+	cs.patch(buf, off)
 	e.m.readBytes.Add(float64(len(buf)))
-	return &ReadResp{Data: buf, Version: cs.version, Size: cs.size}, nil
+	return cs.version, cs.size, nil
 }
 
 // readable says whether cs holds a consistent version. Caller holds cs.mu.

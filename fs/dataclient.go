@@ -48,8 +48,17 @@ func (d *DataClient) Write(ctx context.Context, chunk uint64, off int64, data []
 	return r.Version, nil
 }
 
+// directReader is implemented by the in-process client, which reads into
+// the caller's buffer.
+type directReader interface {
+	ReadInto(ctx context.Context, chunk uint64, off int64, dst []byte) error
+}
+
 // Read implements Data.
 func (d *DataClient) Read(ctx context.Context, chunk uint64, off int64, dst []byte) error {
+	if dr, ok := d.c.(directReader); ok {
+		return dr.ReadInto(ctx, chunk, off, dst)
+	}
 	r, err := d.c.Read(ctx, chunk, off, int64(len(dst)))
 	if err != nil {
 		return err

@@ -78,12 +78,15 @@ func (c *Chunk) ReadAt(p []byte, off int64) error {
 	if off < 0 {
 		return fmt.Errorf("chunk %x: read at %d: %w", c.id, off, syscall.EINVAL)
 	}
-	clear(p)
 	end := off + int64(len(p))
 	dataEnd := min(end, c.meta.Size)
 	if off >= dataEnd {
+		clear(p)
 		return nil
 	}
+	// [off, dataEnd) is read below; only what lies past the data is zeroed
+	// here (a full 1 MiB clear per read showed in profiles).
+	clear(p[dataEnd-off:])
 	first := off / BlockSize
 	last := (dataEnd - 1) / BlockSize
 	spanOff := first * BlockSize
