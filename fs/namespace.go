@@ -1,6 +1,7 @@
 package fs
 
 import (
+	"math"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -80,10 +81,26 @@ func setAttrIn(in *fuse.SetAttrIn) ms.SetAttrIn {
 	set(fuse.FATTR_KILL_SUIDGID, ms.SetKillPriv)
 	r.Mode = in.Mode & 07777
 	r.Uid, r.Gid, r.Size = in.Uid, in.Gid, in.Size
-	r.Atime = int64(in.Atime)*1e9 + int64(in.Atimensec)
-	r.Mtime = int64(in.Mtime)*1e9 + int64(in.Mtimensec)
-	r.Ctime = int64(in.Ctime)*1e9 + int64(in.Ctimensec)
+	r.Atime = unixNanos(in.Atime, in.Atimensec)
+	r.Mtime = unixNanos(in.Mtime, in.Mtimensec)
+	r.Ctime = unixNanos(in.Ctime, in.Ctimensec)
 	return r
+}
+
+// unixNanos converts the kernel's seconds (two's complement in a u64) and
+// nanoseconds to the metaservice's int64 nanoseconds, clamping times
+// outside 1677..2262, which int64 nanoseconds cannot hold, instead of
+// wrapping them.
+func unixNanos(sec uint64, nsec uint32) int64 {
+	const limit = math.MaxInt64 / int64(1e9)
+	switch s := int64(sec); {
+	case s >= limit:
+		return math.MaxInt64
+	case s <= -limit:
+		return math.MinInt64
+	default:
+		return s*1e9 + int64(nsec)
+	}
 }
 
 // Mknod implements fuse.RawFileSystem.
