@@ -14,7 +14,7 @@ import (
 // kernel's offset is the metaservice's stable cookie, so a listing resumes
 // correctly whatever changed in between.
 func (f *FS) OpenDir(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
-	_, err := f.meta.Open(f.op(), f.cred(&in.InHeader), ms.Ino(in.NodeId), syscall.O_RDONLY, f.session)
+	_, err := f.meta.Open(f.op(), f.cred(&in.InHeader), ms.Ino(in.NodeId), syscall.O_RDONLY, f.session.Load())
 	return status("opendir", err)
 }
 
@@ -66,7 +66,7 @@ func (f *FS) readDir(in *fuse.ReadIn, out *fuse.DirEntryList, plus bool) fuse.St
 // ReleaseDir implements fuse.RawFileSystem: the last close of a removed
 // directory frees it.
 func (f *FS) ReleaseDir(in *fuse.ReleaseIn) {
-	status("releasedir", f.meta.Release(f.op(), ms.Ino(in.NodeId), f.session))
+	status("releasedir", f.meta.Release(f.op(), ms.Ino(in.NodeId), f.session.Load()))
 }
 
 // FsyncDir implements fuse.RawFileSystem: namespace changes are KV

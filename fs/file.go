@@ -12,7 +12,7 @@ import (
 // session's open of it are one metaservice transaction.
 func (f *FS) Create(cancel <-chan struct{}, in *fuse.CreateIn, name string, out *fuse.CreateOut) fuse.Status {
 	n := ms.NewNode{Mode: in.Mode, Umask: in.Umask, Exclusive: in.Flags&syscall.O_EXCL != 0}
-	a, err := f.meta.Create(f.op(), f.cred(&in.InHeader), ms.Ino(in.NodeId), name, n, f.session)
+	a, err := f.meta.Create(f.op(), f.cred(&in.InHeader), ms.Ino(in.NodeId), name, n, f.session.Load())
 	if err != nil {
 		return status("create", err)
 	}
@@ -25,7 +25,7 @@ func (f *FS) Create(cancel <-chan struct{}, in *fuse.CreateIn, name string, out 
 // Open implements fuse.RawFileSystem. The attributes come fresh from the
 // metaservice: this is where close-to-open consistency is made.
 func (f *FS) Open(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
-	a, err := f.meta.Open(f.op(), f.cred(&in.InHeader), ms.Ino(in.NodeId), in.Flags, f.session)
+	a, err := f.meta.Open(f.op(), f.cred(&in.InHeader), ms.Ino(in.NodeId), in.Flags, f.session.Load())
 	if err != nil {
 		return status("open", err)
 	}
@@ -117,7 +117,7 @@ func (f *FS) Flush(cancel <-chan struct{}, in *fuse.FlushIn) fuse.Status {
 	if !locked {
 		return fuse.OK
 	}
-	h := ms.LockOwner{Session: f.session, Owner: in.LockOwner}
+	h := ms.LockOwner{Session: f.session.Load(), Owner: in.LockOwner}
 	return status("flush", f.meta.SetLk(f.op(), ino, ms.PosixLock{Holder: h, Type: ms.Unlock, End: ms.MaxOffset}, false))
 }
 
@@ -145,10 +145,10 @@ func (f *FS) Release(cancel <-chan struct{}, in *fuse.ReleaseIn) {
 		f.files.release(of)
 	}
 	if in.ReleaseFlags&fuse.FUSE_RELEASE_FLOCK_UNLOCK != 0 {
-		h := ms.LockOwner{Session: f.session, Owner: in.LockOwner}
+		h := ms.LockOwner{Session: f.session.Load(), Owner: in.LockOwner}
 		status("release", f.meta.Flock(ctx, ino, h, ms.Unlock, false))
 	}
-	status("release", f.meta.Release(ctx, ino, f.session))
+	status("release", f.meta.Release(ctx, ino, f.session.Load()))
 }
 
 // Fallocate implements fuse.RawFileSystem: mode 0 (posix_fallocate) and

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -63,10 +64,12 @@ func (o *Options) setDefaults() {
 type FS struct {
 	fuse.RawFileSystem
 
-	meta    Meta
-	data    Data
-	opts    Options
-	session uint64
+	meta Meta
+	data Data
+	opts Options
+	// session is the client's metaservice session; the heartbeat replaces
+	// it if the metaservice reaped it, while requests read it.
+	session atomic.Uint64
 	groups  groupCache
 	files   *fileTable
 
@@ -93,7 +96,8 @@ func New(meta Meta, data Data, opts Options) (*FS, error) {
 		return nil, fmt.Errorf("register client session: %w", err)
 	}
 	f := &FS{RawFileSystem: fuse.NewDefaultRawFileSystem(), meta: meta, data: data, opts: opts,
-		session: id, groups: groupCache{entries: map[uint32]groupEntry{}}, ctx: ctx, cancel: cancel}
+		groups: groupCache{entries: map[uint32]groupEntry{}}, ctx: ctx, cancel: cancel}
+	f.session.Store(id)
 	f.files = newFileTable(f)
 	f.every(opts.HeartbeatInterval, f.heartbeat)
 	f.every(opts.CommitInterval/2, f.files.commitDue)
@@ -123,7 +127,8 @@ func (f *FS) every(d time.Duration, fn func(context.Context) error) {
 // client was unreachable for too long), a new session is registered, and
 // the locks of the old one are lost, as they would be after a crash.
 func (f *FS) heartbeat(ctx context.Context) error {
-	err := f.meta.Heartbeat(ctx, f.session)
+	old := f.session.Load()
+	err := f.meta.Heartbeat(ctx, old)
 	if !errors.Is(err, syscall.ENOENT) {
 		return err
 	}
@@ -131,8 +136,8 @@ func (f *FS) heartbeat(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	slog.Warn("lis fs: session was reaped; registered a new one", "old", f.session, "new", id)
-	f.session = id
+	slog.Warn("lis fs: session was reaped; registered a new one", "old", old, "new", id)
+	f.session.Store(id)
 	return nil
 }
 
@@ -152,7 +157,7 @@ func (f *FS) Close(ctx context.Context) error {
 	err := f.files.commitAll(ctx, true)
 	f.cancel()
 	f.wg.Wait()
-	if cerr := f.meta.CloseSession(ctx, f.session); err == nil {
+	if cerr := f.meta.CloseSession(ctx, f.session.Load()); err == nil {
 		err = cerr
 	}
 	if serr := f.meta.Sync(ctx); err == nil {

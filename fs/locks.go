@@ -9,7 +9,7 @@ import (
 )
 
 func (f *FS) posixLock(in *fuse.LkIn) ms.PosixLock {
-	return ms.PosixLock{Holder: ms.LockOwner{Session: f.session, Owner: in.Owner},
+	return ms.PosixLock{Holder: ms.LockOwner{Session: f.session.Load(), Owner: in.Owner},
 		Pid: in.Lk.Pid, Type: in.Lk.Typ, Start: in.Lk.Start, End: in.Lk.End}
 }
 
@@ -20,7 +20,7 @@ func (f *FS) GetLk(cancel <-chan struct{}, in *fuse.LkIn, out *fuse.LkOut) fuse.
 		return status("getlk", err)
 	}
 	out.Lk = fuse.FileLock{Start: l.Start, End: l.End, Typ: l.Type, Pid: l.Pid}
-	if l.Holder.Session != f.session {
+	if l.Holder.Session != f.session.Load() {
 		// The holder is a process on another host: its pid means nothing
 		// here, as with NFS.
 		out.Lk.Pid = 0
@@ -45,7 +45,7 @@ func (f *FS) setLk(cancel <-chan struct{}, in *fuse.LkIn, block bool) fuse.Statu
 	ino := ms.Ino(in.NodeId)
 	var err error
 	if in.LkFlags&fuse.FUSE_LK_FLOCK != 0 {
-		err = f.meta.Flock(ctx, ino, ms.LockOwner{Session: f.session, Owner: in.Owner}, in.Lk.Typ, block)
+		err = f.meta.Flock(ctx, ino, ms.LockOwner{Session: f.session.Load(), Owner: in.Owner}, in.Lk.Typ, block)
 	} else {
 		if of := f.files.get(ino); of != nil && in.Lk.Typ != syscall.F_UNLCK {
 			of.mu.Lock()

@@ -3,23 +3,28 @@ package volume
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"syscall"
 
 	ms "github.com/lis-fs/lis/metaservice"
+	"github.com/lis-fs/lis/metaservice/msgrpc"
 	"github.com/lis-fs/lis/metaservice/rpc"
 )
 
 // serveMeta serves the in-process metaservice on the volume's socket for
 // administrative commands and further clients.
 func (v *Volume) serveMeta(ctx context.Context, svc *ms.Service) error {
+	l, err := msgrpc.Listen(MetaSocket(v.cfg.DataDir))
+	if err != nil {
+		return fmt.Errorf("serve the volume's metaservice: %w", err)
+	}
 	srv := rpc.NewServer(svc, rpc.Options{})
-	sctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ServeAddrs(sctx, MetaSocket(v.cfg.DataDir)) }()
+	go func() { errc <- srv.Serve(l) }()
 	v.closers = append(v.closers, func(context.Context) error {
-		cancel()
+		srv.Stop()
 		return <-errc
 	})
 	return nil
