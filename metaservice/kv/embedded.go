@@ -54,11 +54,9 @@ type Embedded struct {
 	dirty atomic.Bool // a commit is applied but perhaps not synced
 	stats counters
 
-	closeMu  sync.Mutex // guards closed; Add on inflight happens under it
-	closed   bool
-	inflight sync.WaitGroup // running Txn and Sync calls
-	stop     chan struct{}  // closed by Close to stop the syncer
-	done     chan struct{}  // closed by the syncer when it exits
+	gate closeGate     // Close refuses new calls and waits for running ones
+	stop chan struct{} // closed by Close to stop the syncer
+	done chan struct{} // closed by the syncer when it exits
 }
 
 var _ Engine = (*Embedded)(nil)
@@ -140,23 +138,12 @@ func openPebble(dir string, fs vfs.FS, o Options) (*Embedded, error) {
 	return e, nil
 }
 
-// enter registers a call that uses the DB; Close waits for it to leave.
-func (e *Embedded) enter() error {
-	e.closeMu.Lock()
-	defer e.closeMu.Unlock()
-	if e.closed {
-		return ErrClosed
-	}
-	e.inflight.Add(1)
-	return nil
-}
-
 // Txn implements Engine.
 func (e *Embedded) Txn(ctx context.Context, fn func(Txn) error, opts ...TxnOption) error {
-	if err := e.enter(); err != nil {
+	if err := e.gate.enter(); err != nil {
 		return err
 	}
-	defer e.inflight.Done()
+	defer e.gate.leave()
 	o := ResolveOptions(opts)
 	return runWithRetry(ctx, e.opts.MaxAttempts, func() { e.stats.conflicts.Add(1) }, func() error {
 		if err := ctx.Err(); err != nil {
@@ -206,10 +193,10 @@ func (e *Embedded) begin(readOnly bool) *embTxn {
 // Sync implements Engine: it syncs the WAL, which holds every commit applied
 // so far.
 func (e *Embedded) Sync(ctx context.Context) error {
-	if err := e.enter(); err != nil {
+	if err := e.gate.enter(); err != nil {
 		return err
 	}
-	defer e.inflight.Done()
+	defer e.gate.leave()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -225,14 +212,10 @@ func (e *Embedded) Stats() Stats {
 
 // Close waits for running transactions, syncs the WAL and closes pebble.
 func (e *Embedded) Close() error {
-	e.closeMu.Lock()
-	if e.closed {
-		e.closeMu.Unlock()
-		return ErrClosed
+	if err := e.gate.close(); err != nil {
+		return err
 	}
-	e.closed = true
-	e.closeMu.Unlock()
-	e.inflight.Wait()
+	e.gate.drain()
 	close(e.stop)
 	<-e.done
 	err := e.syncWAL()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"sync"
 	"time"
 
 	tikverr "github.com/tikv/client-go/v2/error"
@@ -43,19 +42,16 @@ import (
 // snapshot timestamp was fetched after Txn was called, so the view fn
 // judged was current at a point within the call.
 type TiKV struct {
-	store   *tikv.KVStore
-	ownsKV  bool // Close closes store
-	prefix  []byte
-	end     []byte // PrefixEnd(prefix): upper bound of every scan
-	opts    Options
-	causal  bool
-	stats   counters
-	closeMu sync.Mutex // guards closed; inflight.Add happens under it
-	closed  bool
-	// inflight counts running Txn calls; Close waits for them.
-	inflight sync.WaitGroup
-	stopGC   context.CancelFunc // stops gcLoop
-	gcDone   chan struct{}      // closed when gcLoop returns
+	store  *tikv.KVStore
+	ownsKV bool // Close closes store
+	prefix []byte
+	end    []byte // PrefixEnd(prefix): upper bound of every scan
+	opts   Options
+	causal bool
+	stats  counters
+	gate   closeGate          // Close refuses new calls and waits for running ones
+	stopGC context.CancelFunc // stops gcLoop
+	gcDone chan struct{}      // closed when gcLoop returns
 }
 
 var (
@@ -123,23 +119,12 @@ func (e *TiKV) key(k []byte) []byte {
 	return append(append(out, e.prefix...), k...)
 }
 
-// enter registers a running call; Close waits for it to leave.
-func (e *TiKV) enter() error {
-	e.closeMu.Lock()
-	defer e.closeMu.Unlock()
-	if e.closed {
-		return ErrClosed
-	}
-	e.inflight.Add(1)
-	return nil
-}
-
 // Txn implements Engine.
 func (e *TiKV) Txn(ctx context.Context, fn func(Txn) error, opts ...TxnOption) error {
-	if err := e.enter(); err != nil {
+	if err := e.gate.enter(); err != nil {
 		return err
 	}
-	defer e.inflight.Done()
+	defer e.gate.leave()
 	o := ResolveOptions(opts)
 	ctx = withCounter(ctx, &e.stats.roundTrips)
 	attempt := 0
@@ -225,10 +210,10 @@ func classifyCommitErr(err error) error {
 // Sync implements Engine. A TiKV commit is durable (replicated by Raft)
 // when it is acknowledged, so there is nothing to do.
 func (e *TiKV) Sync(ctx context.Context) error {
-	if err := e.enter(); err != nil {
+	if err := e.gate.enter(); err != nil {
 		return err
 	}
-	e.inflight.Done()
+	e.gate.leave()
 	return ctx.Err()
 }
 
@@ -239,10 +224,10 @@ func (e *TiKV) Stats() Stats { return e.stats.stats() }
 // volume keys (shard boundaries), so that each shard's keys can be placed
 // and led on their own.
 func (e *TiKV) SplitAt(ctx context.Context, keys ...[]byte) error {
-	if err := e.enter(); err != nil {
+	if err := e.gate.enter(); err != nil {
 		return err
 	}
-	defer e.inflight.Done()
+	defer e.gate.leave()
 	split := make([][]byte, len(keys))
 	for i, k := range keys {
 		split[i] = e.key(k)
@@ -308,16 +293,12 @@ func (e *TiKV) GC(ctx context.Context) (uint64, error) {
 // Close stops the GC loop, waits for running transactions and, if the
 // engine opened the connection, closes it.
 func (e *TiKV) Close() error {
-	e.closeMu.Lock()
-	if e.closed {
-		e.closeMu.Unlock()
-		return ErrClosed
+	if err := e.gate.close(); err != nil {
+		return err
 	}
-	e.closed = true
-	e.closeMu.Unlock()
 	e.stopGC()
 	<-e.gcDone
-	e.inflight.Wait()
+	e.gate.drain()
 	if e.ownsKV {
 		if err := e.store.Close(); err != nil {
 			return fmt.Errorf("tikv close: %w", err)
