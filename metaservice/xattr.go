@@ -63,18 +63,26 @@ func (t *tx) checkXattr(c *Cred, a *Attr, name string, write bool) error {
 	return nil
 }
 
+// xattr reads ino's attributes and the current value of its xattr name
+// (nil if unset), after checking that c may read it (or, with write,
+// change it).
+func (t *tx) xattr(c *Cred, ino Ino, name string, write bool) (*Attr, []byte, error) {
+	a, err := t.attr(ino)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := t.checkXattr(c, a, name, write); err != nil {
+		return nil, nil, err
+	}
+	v, err := t.Get(xattrKey(ino, name))
+	return a, v, err
+}
+
 // GetXattr returns the value of xattr name of ino.
 func (s *Service) GetXattr(ctx context.Context, c *Cred, ino Ino, name string) ([]byte, error) {
 	var out []byte
 	err := s.view(ctx, func(t *tx) error {
-		a, err := t.attr(ino)
-		if err != nil {
-			return err
-		}
-		if err := t.checkXattr(c, a, name, false); err != nil {
-			return err
-		}
-		v, err := t.Get(xattrKey(ino, name))
+		_, v, err := t.xattr(c, ino, name, false)
 		if err != nil {
 			return err
 		}
@@ -122,18 +130,11 @@ func (s *Service) SetXattr(ctx context.Context, c *Cred, ino Ino, name string, v
 		return errnof(syscall.EINVAL, "setxattr flags %#x", flags)
 	}
 	return s.update(ctx, func(t *tx) error {
-		a, err := t.attr(ino)
+		a, old, err := t.xattr(c, ino, name, true)
 		if err != nil {
-			return err
-		}
-		if err := t.checkXattr(c, a, name, true); err != nil {
 			return err
 		}
 		k := xattrKey(ino, name)
-		old, err := t.Get(k)
-		if err != nil {
-			return err
-		}
 		switch {
 		case flags&XattrCreate != 0 && old != nil:
 			return errnof(syscall.EEXIST, "xattr %q of inode %d", name, ino)
@@ -187,22 +188,14 @@ func (t *tx) applyACLXattr(c *Cred, a *Attr, name string, value []byte) (bool, e
 // RemoveXattr removes xattr name of ino.
 func (s *Service) RemoveXattr(ctx context.Context, c *Cred, ino Ino, name string) error {
 	return s.update(ctx, func(t *tx) error {
-		a, err := t.attr(ino)
-		if err != nil {
-			return err
-		}
-		if err := t.checkXattr(c, a, name, true); err != nil {
-			return err
-		}
-		k := xattrKey(ino, name)
-		v, err := t.Get(k)
+		a, v, err := t.xattr(c, ino, name, true)
 		if err != nil {
 			return err
 		}
 		if v == nil {
 			return errnof(syscall.ENODATA, "xattr %q of inode %d", name, ino)
 		}
-		t.mustDelete(k)
+		t.mustDelete(xattrKey(ino, name))
 		switch name {
 		case xattrACLAccess:
 			a.HasACL = false
