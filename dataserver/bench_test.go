@@ -152,8 +152,10 @@ func BenchmarkSyncedWriters(b *testing.B) {
 	}
 	b.ResetTimer()
 	one := run(1)
+	rounds := ts.e.j.Stats().SyncRounds
 	sixteen := run(16)
 	b.StopTimer()
+	b.ReportMetric(float64(b.N)/float64(ts.e.j.Stats().SyncRounds-rounds), "16w_ops/fdatasync")
 	n := float64(b.N)
 	b.ReportMetric(n/one.Seconds(), "1w_ops/s")
 	b.ReportMetric(n/sixteen.Seconds(), "16w_ops/s")

@@ -13,8 +13,10 @@ import (
 // ENOTCONN when the server is unreachable...) match with errors.Is on the
 // syscall.Errno. A Client is safe for concurrent use.
 type Client struct {
-	conn  grpc.ClientConnInterface
-	close func() error
+	conn   grpc.ClientConnInterface
+	writes *writePipe
+	stop   context.CancelFunc // ends the Writes stream
+	close  func() error
 }
 
 // Dial connects to the dataserver at addr ("unix:/path" or "host:port").
@@ -24,27 +26,37 @@ func Dial(addr string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{conn: conn, close: conn.Close}, nil
+	return newClient(conn, conn.Close), nil
 }
 
 // NewClient makes a Client on an existing connection, which the caller
 // keeps owning.
 func NewClient(conn grpc.ClientConnInterface) *Client {
-	return &Client{conn: conn, close: func() error { return nil }}
+	return newClient(conn, func() error { return nil })
 }
 
-// Close closes a connection made by Dial.
-func (c *Client) Close() error { return c.close() }
+func newClient(conn grpc.ClientConnInterface, closeConn func() error) *Client {
+	ctx, stop := context.WithCancel(context.Background())
+	return &Client{conn: conn, writes: &writePipe{conn: conn, ctx: ctx}, stop: stop, close: closeConn}
+}
+
+// Close ends the Client's streams and closes a connection made by Dial.
+func (c *Client) Close() error {
+	c.stop()
+	return c.close()
+}
 
 func call[Req, Resp any](ctx context.Context, c *Client, method string, req *Req) (*Resp, error) {
 	return msgrpc.Invoke[Req, Resp](ctx, c.conn, ServiceName, method, req)
 }
 
 // Write writes req.Data at req.Offset of req.Chunk (see WriteReq for the
-// version and sync rules); it computes req.CRC.
+// version and sync rules); it computes req.CRC. Concurrent writes share one
+// stream (see writePipe). req.Data is sent without being copied, so the
+// caller must not change it until Write returns.
 func (c *Client) Write(ctx context.Context, req WriteReq) (*WriteResp, error) {
 	req.CRC = chunkstore.CRC(req.Data)
-	return call[WriteReq, WriteResp](ctx, c, "Write", &req)
+	return c.writes.write(ctx, &req)
 }
 
 // Read reads n bytes at off of chunk.

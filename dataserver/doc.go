@@ -49,7 +49,11 @@
 // a check, which costs a checksum exchange when nothing differs.
 //
 // RPC. Server serves the msgrpc service ServiceName on a unix socket (the
-// co-located FUSE client) and TCP (peers); Client wraps it. Errors carry
+// co-located FUSE client) and TCP (peers); Client wraps it. Client.Write
+// goes over the Writes stream, one long-lived bidirectional stream that
+// carries every concurrent write of a Client with an id per request (see
+// writestream.go): a unary call per write spent more in HTTP/2 stream
+// setup than in the write. Errors carry
 // errnos across the wire (errors.Is(err, syscall.ESTALE) works on the
 // client). Requests are decoded by msgrpc's bounded decoder and replication
 // batches by decodeBatch, both fuzzed.

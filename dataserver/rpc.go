@@ -68,5 +68,11 @@ func (s *Server) serviceDesc() *grpc.ServiceDesc {
 		ClientStreams: true,
 		Handler:       func(_ any, stream grpc.ServerStream) error { return e.receive(stream) },
 	})
+	desc.Streams = append(desc.Streams, grpc.StreamDesc{
+		StreamName:    writesDesc.StreamName,
+		ServerStreams: true,
+		ClientStreams: true,
+		Handler:       func(_ any, stream grpc.ServerStream) error { return s.serveWrites(stream) },
+	})
 	return desc
 }

@@ -44,7 +44,27 @@ type codecV2 struct{}
 
 func (codecV2) Name() string { return Codec{}.Name() }
 
+// BufferMarshaler is a message that encodes itself as a list of byte
+// slices, so that a large payload reaches the transport without first being
+// copied into an encoding buffer. The slices may alias the message's own
+// memory: the caller must leave them unchanged until the call or stream
+// message they belong to has been answered.
+type BufferMarshaler interface {
+	MarshalBuffers() ([][]byte, error)
+}
+
 func (codecV2) Marshal(v any) (mem.BufferSlice, error) {
+	if bm, ok := v.(BufferMarshaler); ok {
+		bufs, err := bm.MarshalBuffers()
+		if err != nil {
+			return nil, fmt.Errorf("msgpack encode %T: %w", v, err)
+		}
+		out := make(mem.BufferSlice, len(bufs))
+		for i, b := range bufs {
+			out[i] = mem.SliceBuffer(b)
+		}
+		return out, nil
+	}
 	b, err := Codec{}.Marshal(v)
 	if err != nil {
 		return nil, err

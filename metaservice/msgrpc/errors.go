@@ -78,3 +78,22 @@ func fromStatus(method string, err error) error {
 	}
 	return e
 }
+
+// WireError is err as a stream message carries it: the status code a
+// unary handler's error would have been sent with, and its text. Streams
+// that multiplex many requests answer each with these fields instead of
+// ending the stream; FromWire turns them back into the caller's error.
+func WireError(err error) (code uint32, msg string) {
+	st, _ := status.FromError(toStatus(err))
+	return uint32(st.Code()), st.Message()
+}
+
+// FromWire is the caller's error for a code and text made by WireError: the
+// same *Error a unary call of method would have returned. Code 0 is no
+// error.
+func FromWire(method string, code uint32, msg string) error {
+	if code == 0 {
+		return nil
+	}
+	return fromStatus(method, status.Error(codes.Code(code), msg))
+}
