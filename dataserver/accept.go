@@ -17,7 +17,6 @@ func (e *engine) accept(cs *chunkState, m *Mutation) (journal.LSN, error) {
 		return 0, err
 	}
 	enc := m.encodeFramed()
-	m.frame = nil
 	e.appendMu.Lock()
 	lsn, err := e.j.Append(enc)
 	if err == nil {

@@ -64,6 +64,10 @@ func (e *engine) applyDurable(ctx context.Context) error {
 			return err
 		}
 		e.q.pop(it)
+		// The mutation has left the pending list (readers) and the
+		// queue: nothing refers to its frame any more.
+		freeFrame(it.m.frame)
+		it.m.frame, it.m.Data = nil, nil
 		e.applied.Store(uint64(it.lsn))
 		if ctx.Err() != nil {
 			return nil

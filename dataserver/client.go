@@ -2,6 +2,7 @@ package dataserver
 
 import (
 	"context"
+	"strings"
 
 	"github.com/lis-fs/lis/dataserver/chunkstore"
 	"github.com/lis-fs/lis/metaservice/msgrpc"
@@ -15,6 +16,7 @@ import (
 type Client struct {
 	conn   grpc.ClientConnInterface
 	writes *writePipe
+	window *clientWindow      // nil unless co-located (see shm.go)
 	stop   context.CancelFunc // ends the Writes stream
 	close  func() error
 }
@@ -26,7 +28,12 @@ func Dial(addr string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newClient(conn, conn.Close), nil
+	c := newClient(conn, conn.Close)
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		// Best effort: without a window, large writes go inline.
+		c.window, _ = openWindow(path + shmSuffix)
+	}
+	return c, nil
 }
 
 // NewClient makes a Client on an existing connection, which the caller
@@ -43,8 +50,15 @@ func newClient(conn grpc.ClientConnInterface, closeConn func() error) *Client {
 // Close ends the Client's streams and closes a connection made by Dial.
 func (c *Client) Close() error {
 	c.stop()
+	if c.window != nil {
+		c.window.close()
+	}
 	return c.close()
 }
+
+// SharedMemory reports whether large writes go through a shared-memory
+// window (a co-located dataserver accepted one).
+func (c *Client) SharedMemory() bool { return c.window != nil }
 
 func call[Req, Resp any](ctx context.Context, c *Client, method string, req *Req) (*Resp, error) {
 	return msgrpc.Invoke[Req, Resp](ctx, c.conn, ServiceName, method, req)
@@ -56,7 +70,13 @@ func call[Req, Resp any](ctx context.Context, c *Client, method string, req *Req
 // caller must not change it until Write returns.
 func (c *Client) Write(ctx context.Context, req WriteReq) (*WriteResp, error) {
 	req.CRC = chunkstore.CRC(req.Data)
-	return c.writes.write(ctx, &req)
+	if w := c.window; w != nil && len(req.Data) >= shmMinWrite && len(req.Data) <= shmSlot {
+		if slot, off, ok := w.stage(req.Data); ok {
+			req.Shm, req.ShmOff, req.ShmLen, req.Data = w.id, off, int64(len(req.Data)), nil
+			return c.writes.write(ctx, &req, func() { w.release(slot) })
+		}
+	}
+	return c.writes.write(ctx, &req, nil)
 }
 
 // Read reads n bytes at off of chunk.

@@ -74,7 +74,9 @@ func openEngine(cfg *Config, m *metrics, overLimit func(string, int64)) (*engine
 		SizeLimit:    limit,
 		OverLimit:    overLimit,
 		SyncInterval: -1, // the applier drives syncs
-		Logger:       cfg.Logger,
+		// A burst of large writes is on disk by the time its sync comes.
+		WritebackBytes: 4 << 20,
+		Logger:         cfg.Logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dataserver: %w", err)

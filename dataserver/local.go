@@ -19,7 +19,7 @@ func (s *Server) Local() *Local { return &Local{s: s} }
 // Write returns, while the server keeps the mutation until it is applied.
 func (l *Local) Write(ctx context.Context, req WriteReq) (*WriteResp, error) {
 	src := req.Data
-	frame := make([]byte, mutationHeader+len(src))
+	frame := newFrame(len(src))
 	req.Data = frame[mutationHeader:]
 	copy(req.Data, src)
 	req.frame = frame

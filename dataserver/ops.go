@@ -61,17 +61,20 @@ func (e *engine) mutate(ctx context.Context, m *Mutation, expected uint64, any, 
 		return nil, err
 	}
 	m.Version = cs.version + 1
+	// Once cs.mu is released the applier may apply m and recycle its
+	// frame: take what is needed from m now.
+	op, n := m.Op, len(m.Data)
 	lsn, err := e.accept(cs, m)
 	resp := &WriteResp{Version: cs.version, Size: cs.size}
 	cs.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	e.m.mutations.WithLabelValues(m.Op.String()).Inc()
-	e.m.writeBytes.Add(float64(len(m.Data)))
+	e.m.mutations.WithLabelValues(op.String()).Inc()
+	e.m.writeBytes.Add(float64(n))
 	if sync {
 		if err := e.j.Sync(ctx, lsn); err != nil {
-			return nil, fmt.Errorf("chunk %x: sync: %w", m.Chunk, err)
+			return nil, fmt.Errorf("chunk %x: sync: %w", cs.id, err)
 		}
 		resp.Durable = true
 	}

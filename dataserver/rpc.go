@@ -13,6 +13,9 @@ func (s *Server) serviceDesc() *grpc.ServiceDesc {
 	e := s.e
 	desc := msgrpc.ServiceDesc(ServiceName,
 		msgrpc.Method("Write", func(ctx context.Context, r *WriteReq) (*WriteResp, error) {
+			if err := s.loadShm(r); err != nil {
+				return nil, err
+			}
 			return e.write(ctx, r)
 		}),
 		msgrpc.Method("Read", func(_ context.Context, r *ReadReq) (*ReadResp, error) {

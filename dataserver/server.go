@@ -27,6 +27,7 @@ type Server struct {
 	repl *replicator
 	grpc *grpc.Server
 	lis  []net.Listener
+	shm  *shmWindows // nil without a unix socket
 
 	closeOnce sync.Once
 	closeErr  error
@@ -65,6 +66,13 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("dataserver: %w", err)
 		}
 		s.lis = append(s.lis, l)
+	}
+	if cfg.Unix != "" {
+		if s.shm, err = listenShm(cfg.Unix+shmSuffix, cfg.Logger); err != nil {
+			s.closeListeners()
+			e.close()
+			return nil, fmt.Errorf("dataserver: write window socket: %w", err)
+		}
 	}
 	s.grpc = grpc.NewServer(msgrpc.ServerOptions(nil)...)
 	s.grpc.RegisterService(s.serviceDesc(), nil)
@@ -129,6 +137,9 @@ func (s *Server) Close() error {
 		close(s.closed)
 		s.grpc.Stop()
 		s.closeListeners()
+		if s.shm != nil {
+			s.shm.close() // after Stop: no write is copying from a window
+		}
 		s.repl.close()
 		s.closeErr = s.e.close()
 	})

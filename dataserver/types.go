@@ -16,6 +16,12 @@ type WriteReq struct {
 	Data            []byte `msgpack:"d"`
 	CRC             uint32 `msgpack:"k"`
 	Sync            bool   `msgpack:"s,omitempty"`
+	// Shm, when not zero, names the shared-memory write window (see
+	// shm.go) that holds the data instead of Data: ShmLen bytes at ShmOff.
+	// Client.Write fills these in on its own.
+	Shm    uint64 `msgpack:"sh,omitempty"`
+	ShmOff int64  `msgpack:"so,omitempty"`
+	ShmLen int64  `msgpack:"sl,omitempty"`
 
 	frame []byte // set by DecodeMsgpack: Data with room for a header in front
 }

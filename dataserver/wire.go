@@ -37,6 +37,12 @@ func (r *WriteReq) DecodeMsgpack(d *msgpack.Decoder) error {
 			r.CRC, err = d.DecodeUint32()
 		case "s":
 			r.Sync, err = d.DecodeBool()
+		case "sh":
+			r.Shm, err = d.DecodeUint64()
+		case "so":
+			r.ShmOff, err = d.DecodeInt64()
+		case "sl":
+			r.ShmLen, err = d.DecodeInt64()
 		default:
 			err = d.Skip()
 		}
@@ -53,7 +59,7 @@ func (r *WriteReq) decodeData(d *msgpack.Decoder) error {
 	if err != nil || n < 0 {
 		return err // n == -1: nil
 	}
-	r.frame = make([]byte, mutationHeader+n)
+	r.frame = newFrame(n)
 	r.Data = r.frame[mutationHeader:]
 	return d.ReadFull(r.Data)
 }

@@ -34,7 +34,7 @@ type writeStream struct {
 	sendMu sync.Mutex // serializes SendMsg
 
 	mu      sync.Mutex // guards the fields below
-	pending map[uint64]chan writeResult
+	pending map[uint64]*pendingWrite
 	nextID  uint64
 	err     error // why the stream broke; no new calls once set
 }
@@ -44,14 +44,38 @@ type writeResult struct {
 	err  error
 }
 
-// write sends req and waits for its answer or ctx.
-func (p *writePipe) write(ctx context.Context, req *WriteReq) (*WriteResp, error) {
+// pendingWrite is a write sent and not yet answered. done (if set) runs
+// once the answer arrives or the stream breaks, even when the caller has
+// stopped waiting: it releases a window slot the dataserver may still be
+// reading.
+type pendingWrite struct {
+	ch   chan writeResult // buffered: delivering never blocks
+	done func()
+}
+
+func (pw *pendingWrite) finish(r writeResult) {
+	pw.ch <- r
+	if pw.done != nil {
+		pw.done()
+	}
+}
+
+// write sends req and waits for its answer or ctx. done, if not nil, runs
+// once the dataserver has answered or the stream has broken.
+func (p *writePipe) write(ctx context.Context, req *WriteReq, done func()) (*WriteResp, error) {
 	ws, err := p.stream()
 	if err != nil {
+		if done != nil {
+			done()
+		}
 		return nil, err
 	}
-	id, ch, err := ws.register()
+	pw := &pendingWrite{ch: make(chan writeResult, 1), done: done}
+	id, err := ws.register(pw)
 	if err != nil {
+		if done != nil {
+			done()
+		}
 		return nil, err
 	}
 	ws.sendMu.Lock()
@@ -60,14 +84,16 @@ func (p *writePipe) write(ctx context.Context, req *WriteReq) (*WriteResp, error
 	// io.EOF: the stream ended, and the receiver fails this call with the
 	// reason. Any other error is about this message alone.
 	if err != nil && !errors.Is(err, io.EOF) {
-		ws.forget(id)
+		if pw := ws.take(id); pw != nil {
+			pw.finish(writeResult{}) // never sent: nothing reads the slot
+		}
 		return nil, wireStatus(err)
 	}
 	select {
-	case r := <-ch:
+	case r := <-pw.ch:
 		return r.resp, r.err
 	case <-ctx.Done():
-		ws.forget(id)
+		// The answer still arrives (or the stream breaks) and runs done.
 		return nil, wireStatus(status.FromContextError(ctx.Err()).Err())
 	}
 }
@@ -85,7 +111,7 @@ func (p *writePipe) stream() (*writeStream, error) {
 		cancel()
 		return nil, wireStatus(err)
 	}
-	ws := &writeStream{cs: cs, cancel: cancel, pending: make(map[uint64]chan writeResult)}
+	ws := &writeStream{cs: cs, cancel: cancel, pending: make(map[uint64]*pendingWrite)}
 	p.cur = ws
 	go ws.receive()
 	return ws, nil
@@ -103,40 +129,37 @@ func (ws *writeStream) receive() {
 			ws.fail(wireStatus(err))
 			return
 		}
-		ch := ws.take(ack.ID)
-		if ch == nil {
-			continue // the caller gave up waiting
+		pw := ws.take(ack.ID)
+		if pw == nil {
+			continue // an answer to nothing: ignore it
 		}
 		if ack.Code != 0 {
-			ch <- writeResult{err: msgrpc.FromWire("Write", ack.Code, ack.Msg)}
+			pw.finish(writeResult{err: msgrpc.FromWire("Write", ack.Code, ack.Msg)})
 		} else {
 			resp := ack.Resp
-			ch <- writeResult{resp: &resp}
+			pw.finish(writeResult{resp: &resp})
 		}
 	}
 }
 
-func (ws *writeStream) register() (uint64, chan writeResult, error) {
+func (ws *writeStream) register(pw *pendingWrite) (uint64, error) {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	if ws.err != nil {
-		return 0, nil, ws.err
+		return 0, ws.err
 	}
 	ws.nextID++
-	ch := make(chan writeResult, 1)
-	ws.pending[ws.nextID] = ch
-	return ws.nextID, ch, nil
+	ws.pending[ws.nextID] = pw
+	return ws.nextID, nil
 }
 
-func (ws *writeStream) take(id uint64) chan writeResult {
+func (ws *writeStream) take(id uint64) *pendingWrite {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
-	ch := ws.pending[id]
+	pw := ws.pending[id]
 	delete(ws.pending, id)
-	return ch
+	return pw
 }
-
-func (ws *writeStream) forget(id uint64) { ws.take(id) }
 
 func (ws *writeStream) broken() error {
 	ws.mu.Lock()
@@ -152,8 +175,8 @@ func (ws *writeStream) fail(err error) {
 	ws.pending = nil
 	ws.mu.Unlock()
 	ws.cancel()
-	for _, ch := range pending {
-		ch <- writeResult{err: err}
+	for _, pw := range pending {
+		pw.finish(writeResult{err: err})
 	}
 }
 

@@ -52,13 +52,16 @@ func (w *streamWrite) MarshalBuffers() ([][]byte, error) {
 	err := errors.Join(
 		enc.EncodeMapLen(2),
 		enc.EncodeString("i"), enc.EncodeUint(w.ID),
-		enc.EncodeString("w"), enc.EncodeMapLen(7),
+		enc.EncodeString("w"), enc.EncodeMapLen(10),
 		enc.EncodeString("c"), enc.EncodeUint(r.Chunk),
 		enc.EncodeString("ev"), enc.EncodeUint(r.ExpectedVersion),
 		enc.EncodeString("av"), enc.EncodeBool(r.AnyVersion),
 		enc.EncodeString("o"), enc.EncodeInt(r.Offset),
 		enc.EncodeString("k"), enc.EncodeUint(uint64(r.CRC)),
 		enc.EncodeString("s"), enc.EncodeBool(r.Sync),
+		enc.EncodeString("sh"), enc.EncodeUint(r.Shm),
+		enc.EncodeString("so"), enc.EncodeInt(r.ShmOff),
+		enc.EncodeString("sl"), enc.EncodeInt(r.ShmLen),
 		enc.EncodeString("d"), enc.EncodeBytesLen(len(r.Data)),
 	)
 	if err != nil {
@@ -100,6 +103,10 @@ func (s *Server) serveWrites(stream grpc.ServerStream) error {
 				return nil
 			}
 			return err
+		}
+		if err := s.loadShm(&w.Req); err != nil {
+			answer(w.ID, nil, err)
+			continue
 		}
 		if !w.Req.Sync {
 			resp, err := s.e.write(ctx, &w.Req)

@@ -80,6 +80,7 @@ func (l *Log) appendLocked(datas [][]byte, crcs []uint32, hdrs []byte, iovs [][]
 		off += recordHeaderSize + int64(len(d))
 	}
 	seg.size += total
+	l.noteAppendLocked(seg)
 	seg.last = first + LSN(len(datas)) - 1
 	l.last = seg.last
 	l.size += total

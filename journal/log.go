@@ -59,6 +59,11 @@ type Options struct {
 	// appends; default 1s; < 0 disables it.
 	SyncInterval time.Duration
 
+	// WritebackBytes, when > 0, starts the disk write-out of every that
+	// many bytes appended without waiting for it (see writeback.go), so a
+	// Sync after a large burst has only the tail left to write.
+	WritebackBytes int64
+
 	// Logger receives background errors and recovery reports; default
 	// slog.Default().
 	Logger *slog.Logger
@@ -101,8 +106,12 @@ type Log struct {
 
 	syncHook func() // tests: runs at the start of each sync round, in the leader
 
+	wbSeg *segment // the segment write-out was last asked for
+	wbOff int64    // and how far
+
 	syncKick chan struct{}
 	gcKick   chan struct{}
+	wbKick   chan struct{}
 	stop     chan struct{}
 	done     chan struct{}
 }
@@ -135,7 +144,7 @@ func Open(opts Options) (*Log, error) {
 	l := &Log{
 		opts: opts, dir: opts.Dir, lock: lock, log: opts.Logger,
 		changed: make(chan struct{}), cursors: map[string]*Cursor{}, notified: map[string]bool{},
-		syncKick: make(chan struct{}, 1), gcKick: make(chan struct{}, 1),
+		syncKick: make(chan struct{}, 1), gcKick: make(chan struct{}, 1), wbKick: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	if err := l.load(); err != nil {

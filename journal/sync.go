@@ -175,6 +175,8 @@ func (l *Log) run() {
 			l.backgroundSync()
 		case <-l.syncKick:
 			l.backgroundSync()
+		case <-l.wbKick:
+			l.writeback()
 		case <-l.gcKick:
 			if err := l.collect(); err != nil {
 				l.log.Error("journal: delete segments", "dir", l.dir, "err", err)
