@@ -13,6 +13,10 @@ import (
 // lease, state). When accept returns nil the mutation is acknowledged: it
 // is in the journal (not yet durable) and every later read sees it.
 func (e *engine) accept(cs *chunkState, m *Mutation) (journal.LSN, error) {
+	// The chunk's direct appends come first in the journal.
+	if err := e.flushAppendsLocked(cs); err != nil {
+		return 0, err
+	}
 	if err := e.reserve(cs, m); err != nil {
 		return 0, err
 	}
@@ -31,13 +35,17 @@ func (e *engine) accept(cs *chunkState, m *Mutation) (journal.LSN, error) {
 	e.logical.Add(cs.size - oldSize)
 	cs.lastLSN = lsn
 	cs.pending = append(cs.pending, pendingMut{lsn: lsn, version: cs.version, m: m})
+	if m.Op.cuts() {
+		cs.pendingCuts++
+		cs.lastCutLSN = lsn
+	}
 	return lsn, nil
 }
 
 // advanceState moves cs's acknowledged state past m.
 func advanceState(cs *chunkState, m *Mutation) {
 	switch m.Op {
-	case OpWrite, OpResyncData:
+	case OpWrite, OpResyncData, OpAppend:
 		cs.size = max(cs.size, m.end())
 	case OpTruncate:
 		cs.size = int64(m.Arg)

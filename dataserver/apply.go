@@ -95,6 +95,9 @@ func (e *engine) applyQueued(it queued) error {
 	if err := applyToFile(f, it.m); err != nil {
 		return err
 	}
+	if it.m.Op.cuts() {
+		cs.pendingCuts--
+	}
 	cs.pending[0] = pendingMut{}
 	cs.pending = cs.pending[1:]
 	if len(cs.pending) == 0 {
@@ -129,6 +132,12 @@ func applyToFile(f *chunkstore.Chunk, m *Mutation) error {
 	switch m.Op {
 	case OpWrite, OpResyncData:
 		err = f.WriteAt(m.Data, m.Offset)
+	case OpAppend:
+		var data []byte // nil when replaying: read back from the file
+		if len(m.Data) > 0 {
+			data = m.Data
+		}
+		err = f.Adopt(data, m.Offset, int64(m.Arg))
 	case OpTruncate, OpResyncEnd:
 		err = f.Truncate(int64(m.Arg))
 	}

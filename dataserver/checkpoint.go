@@ -86,6 +86,14 @@ func (e *engine) checkpoint() error {
 		return fmt.Errorf("checkpoint through LSN %d: %w", upTo, err)
 	}
 	e.ckptLSN = upTo
+	e.ckptDone.Store(uint64(upTo))
+	e.mu.Lock()
+	for id, lsn := range e.deletedAt {
+		if lsn <= upTo {
+			delete(e.deletedAt, id)
+		}
+	}
+	e.mu.Unlock()
 	e.m.checkpoints.Inc()
 	return nil
 }

@@ -37,6 +37,19 @@ type chunkState struct {
 	pending   []pendingMut
 	dirty     bool // file changed since the last checkpoint snapshot
 
+	// unjournaled counts the direct appends at the end of pending that
+	// have no journal record yet (see append.go); pendingCuts the pending
+	// mutations that may cut the chunk file (truncations, full copies),
+	// which direct appends must not race.
+	unjournaled int
+	pendingCuts int
+	// lastCutLSN is the journal record of the chunk's latest cut (see
+	// Op.cuts). Direct appends wait until a checkpoint covers it: replay
+	// starts after the checkpoint, and replaying a cut again after a later
+	// append was written to the file would cut off the appended data,
+	// which the journal does not have.
+	lastCutLSN journal.LSN
+
 	// allocated marks blocks reserved on disk by Chunk.Allocate, so that
 	// rewrites of the same blocks skip the fallocate call.
 	allocated []uint64
@@ -57,7 +70,7 @@ func (cs *chunkState) patch(buf []byte, off int64) {
 	for _, p := range cs.pending {
 		m := p.m
 		switch m.Op {
-		case OpWrite, OpResyncData:
+		case OpWrite, OpResyncData, OpAppend:
 			lo, hi := max(off, m.Offset), min(end, m.end())
 			if lo < hi {
 				copy(buf[lo-off:hi-off], m.Data[lo-m.Offset:hi-m.Offset])
@@ -74,7 +87,7 @@ func (cs *chunkState) patch(buf []byte, off int64) {
 // given the journal's durable LSN.
 func (cs *chunkState) durableVersion(durable journal.LSN) uint64 {
 	for i := len(cs.pending) - 1; i >= 0; i-- {
-		if cs.pending[i].lsn <= durable {
+		if lsn := cs.pending[i].lsn; lsn != 0 && lsn <= durable { // 0: an unjournaled append
 			return cs.pending[i].version
 		}
 	}

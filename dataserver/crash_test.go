@@ -35,6 +35,7 @@ type crashChunk struct {
 	ops         []crashOp
 	acked       uint64 // last version the server acknowledged
 	synced      uint64 // last version a Sync covered
+	end         int64  // roughly the chunk's size, to aim appends at
 }
 
 // at is the model content at version v.
@@ -66,8 +67,16 @@ func (c *crashChunk) load(cl *Client, r *rand.Rand) {
 			_, err = cl.Truncate(ctx, TruncateReq{Chunk: c.id, ExpectedVersion: c.acked, Size: op.off})
 		} else {
 			op.off, op.data = r.Int64N(2<<20), randBytes(r, 1+r.IntN(128<<10))
+			if r.IntN(3) == 0 { // an append (written once, see append.go)
+				op.off, op.data = c.end+r.Int64N(2)*r.Int64N(100<<10), randBytes(r, directAppendMin+r.IntN(256<<10))
+			}
 			c.ops = append(c.ops, op)
 			_, err = cl.Write(ctx, WriteReq{Chunk: c.id, ExpectedVersion: c.acked, Offset: op.off, Data: op.data})
+		}
+		if op.truncate {
+			c.end = op.off
+		} else {
+			c.end = max(c.end, op.off+int64(len(op.data)))
 		}
 		if err == nil {
 			c.acked = op.version
@@ -153,6 +162,7 @@ func TestCrashRecovery(t *testing.T) {
 	for i := range chunks {
 		chunks[i] = &crashChunk{id: uint64(0x100 + i)}
 	}
+	var appends uint64
 	for round := range 10 {
 		ch := startChild(t, dir)
 		verifyAfterCrash(t, ch.client, chunks, round)
@@ -166,6 +176,9 @@ func TestCrashRecovery(t *testing.T) {
 			}()
 		}
 		time.Sleep(time.Duration(20+r.IntN(400)) * time.Millisecond)
+		if st, err := ch.client.Stat(context.Background()); err == nil {
+			appends += st.DirectAppends
+		}
 		ch.kill()
 		wg.Wait()
 		n := 0
@@ -178,6 +191,8 @@ func TestCrashRecovery(t *testing.T) {
 	ch := startChild(t, dir)
 	defer ch.kill()
 	verifyAfterCrash(t, ch.client, chunks, 10)
+	t.Logf("direct appends: %d", appends)
+	require.Positive(t, appends, "the load made direct appends")
 }
 
 // verifyAfterCrash checks every chunk against its model and rebases the
@@ -206,7 +221,7 @@ func verifyAfterCrash(t *testing.T, cl *Client, chunks []*crashChunk, round int)
 				round, c.id, version, c.synced, c.acked, len(data), len(want), firstDiff(want, data))
 		}
 		c.base, c.baseVersion, c.ops = chunkModel(data), version, nil
-		c.acked, c.synced = version, version
+		c.acked, c.synced, c.end = version, version, int64(len(data))
 	}
 }
 

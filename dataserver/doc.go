@@ -21,6 +21,12 @@
 // only while in use or among the Config.MaxOpenChunks most recently used
 // (chunkstore), so the number of chunks is not bounded by RLIMIT_NOFILE.
 //
+// Direct appends. A large write past everything a chunk holds (a file
+// written front to back) is written once: straight into the chunk file's
+// tail, acknowledged, and journaled as a data-less OpAppend record only
+// after an fdatasync of the chunk file, by the append flusher or the next
+// Sync (see append.go for the invariants and the recovery argument).
+//
 // Versions and leases. Every mutation bumps its chunk's version by one. A
 // client names the version it expects (or AnyVersion); a stale one is
 // refused with ESTALE. Leases {chunk, holder, epoch, expiry} come from the

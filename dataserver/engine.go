@@ -37,11 +37,25 @@ type engine struct {
 	q        *applyQueue
 	applied  atomic.Uint64 // every record <= applied is in the chunk files
 	ckptMu   sync.Mutex
-	ckptLSN  journal.LSN // last checkpoint (guarded by ckptMu)
+	ckptLSN  journal.LSN   // last checkpoint (guarded by ckptMu)
+	ckptDone atomic.Uint64 // the same, for readers without ckptMu
+	// deletedAt (guarded by mu) is the LSN of each chunk's deletion
+	// record until a checkpoint covers it (see deletedAfter).
+	deletedAt map[uint64]journal.LSN
+
+	// appending holds the chunks with unjournaled direct appends for the
+	// append flusher (see append.go), which appendKick wakes.
+	appendingMu sync.Mutex
+	appending   map[*chunkState]struct{}
+	appendKick  chan struct{}
+	// keepTails, during recovery only, is how far each chunk file's tail
+	// holds journaled appends (see recover).
+	keepTails map[uint64]int64
 
 	logical  atomic.Int64 // sum of chunk sizes (for Capacity)
 	applyErr atomic.Pointer[error]
 	corrupt  atomic.Uint64
+	appends  atomic.Uint64 // direct appends so far
 
 	// afterCheckpoint runs after each successful background checkpoint
 	// (the replicator enforces the journal size limit); may be nil.
@@ -56,7 +70,8 @@ type engine struct {
 // journal from the last checkpoint. Background loops start with start.
 // overLimit receives the journal's OverLimit calls.
 func openEngine(cfg *Config, m *metrics, overLimit func(string, int64)) (*engine, error) {
-	e := &engine{cfg: cfg, log: cfg.Logger, m: m, chunks: map[uint64]*chunkState{}, q: newApplyQueue(cfg.PendingLimit)}
+	e := &engine{cfg: cfg, log: cfg.Logger, m: m, chunks: map[uint64]*chunkState{}, q: newApplyQueue(cfg.PendingLimit),
+		appending: map[*chunkState]struct{}{}, appendKick: make(chan struct{}, 1), deletedAt: map[uint64]journal.LSN{}}
 	store, err := chunkstore.Open(filepath.Join(cfg.Dir, "chunks"), chunkstore.Options{
 		OnCorrupt: e.reportCorrupt, MaxOpenFiles: cfg.MaxOpenChunks,
 	})
@@ -93,8 +108,9 @@ func openEngine(cfg *Config, m *metrics, overLimit func(string, int64)) (*engine
 func (e *engine) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	e.stop = cancel
-	e.wg.Add(2)
+	e.wg.Add(3)
 	go func() { defer e.wg.Done(); e.applyLoop(ctx) }()
+	go func() { defer e.wg.Done(); e.flushLoop(ctx) }()
 	go func() { defer e.wg.Done(); e.checkpointLoop(ctx) }()
 }
 
@@ -109,7 +125,10 @@ func (e *engine) close() error {
 	e.q.close()
 	// Make everything acknowledged durable, apply it, checkpoint it: a
 	// clean shutdown leaves nothing to replay.
-	err := e.j.Sync(context.Background(), e.j.LastLSN())
+	err := e.flushAll()
+	if err == nil {
+		err = e.j.Sync(context.Background(), e.j.LastLSN())
+	}
 	if err == nil {
 		err = e.applyDurable(context.Background())
 	}
@@ -192,6 +211,9 @@ func (e *engine) openFile(cs *chunkState) (*chunkstore.Chunk, error) {
 	f, err := e.store.Open(cs.id)
 	if err != nil {
 		return nil, err
+	}
+	if keep := e.keepTails[cs.id]; keep > 0 {
+		f.KeepTail(keep)
 	}
 	cs.file = f
 	return f, nil

@@ -34,10 +34,16 @@ const (
 	// OpResyncEnd ends a full copy: the size becomes Arg and the version
 	// Version.
 	OpResyncEnd
+	// OpAppend writes Arg bytes at Offset, past the chunk's end, and makes
+	// the chunk Version. The bytes went straight into the chunk file and
+	// were made durable there before this record was journaled, so the
+	// record carries only their checksum (CRC) and length (see append.go).
+	// Replicas receive it as an OpWrite with the data.
+	OpAppend
 	opLimit
 )
 
-var opNames = [...]string{"?", "write", "truncate", "delete", "lease", "replicas", "resync-begin", "resync-data", "resync-end"}
+var opNames = [...]string{"?", "write", "truncate", "delete", "lease", "replicas", "resync-begin", "resync-data", "resync-end", "append"}
 
 func (o Op) String() string {
 	if o < opLimit {
@@ -49,11 +55,19 @@ func (o Op) String() string {
 // replicated reports whether mutations of this kind are shipped to
 // replicas from the journal. The resync ops are never in a primary's
 // journal; they are made by the sender.
-func (o Op) replicated() bool { return o == OpWrite || o == OpTruncate }
+func (o Op) replicated() bool { return o == OpWrite || o == OpTruncate || o == OpAppend }
+
+// cuts reports whether applying the op may shorten the chunk file or
+// rewrite it wholesale (see appendable).
+func (o Op) cuts() bool {
+	return o == OpTruncate || o == OpResyncBegin || o == OpResyncData || o == OpResyncEnd || o == OpDelete
+}
 
 // bumpsVersion reports whether applying the op makes the chunk Version
 // (as opposed to leaving the version where it is).
-func (o Op) bumpsVersion() bool { return o == OpWrite || o == OpTruncate || o == OpResyncEnd }
+func (o Op) bumpsVersion() bool {
+	return o == OpWrite || o == OpTruncate || o == OpResyncEnd || o == OpAppend
+}
 
 // Mutation is one journal record of a dataserver and one entry of a
 // replication batch: the unit that is made durable, applied to a chunk and
@@ -119,6 +133,8 @@ func decodeHeader(b []byte) (Mutation, bool) {
 		Op:      Op(b[0]),
 		Chunk:   binary.LittleEndian.Uint64(b[1:]),
 		Version: binary.LittleEndian.Uint64(b[9:]),
+		Offset:  int64(binary.LittleEndian.Uint64(b[17:])),
+		Arg:     binary.LittleEndian.Uint64(b[25:]),
 	}, true
 }
 
@@ -153,6 +169,9 @@ func (m *Mutation) validate(maxChunk int64) error {
 	if m.Op == 0 || m.Op >= opLimit {
 		return fmt.Errorf("%w: unknown op %d", errBadMutation, m.Op)
 	}
+	if m.Op == OpAppend {
+		return m.validateAppend(maxChunk)
+	}
 	if chunkstore.CRC(m.Data) != m.CRC {
 		return fmt.Errorf("%w: %s of chunk %x: data checksum mismatch", errBadMutation, m.Op, m.Chunk)
 	}
@@ -172,5 +191,24 @@ func (m *Mutation) validate(maxChunk int64) error {
 	return nil
 }
 
+// validateAppend checks an OpAppend record: no data, a length and an
+// offset within the chunk. Its CRC is the data's, which is in the chunk file.
+func (m *Mutation) validateAppend(maxChunk int64) error {
+	switch {
+	case len(m.Data) != 0:
+		return fmt.Errorf("%w: append to chunk %x carries %d bytes of data", errBadMutation, m.Chunk, len(m.Data))
+	case m.Arg == 0 || m.Arg > uint64(maxChunk) || m.Offset < 0 || m.Offset > maxChunk-int64(m.Arg):
+		return fmt.Errorf("%w: append to chunk %x at %d+%d past chunk size", errBadMutation, m.Chunk, m.Offset, m.Arg)
+	case m.Version == 0:
+		return fmt.Errorf("%w: append to chunk %x to version 0", errBadMutation, m.Chunk)
+	}
+	return nil
+}
+
 // end is the first byte past the data of a write.
-func (m *Mutation) end() int64 { return m.Offset + int64(len(m.Data)) }
+func (m *Mutation) end() int64 {
+	if m.Op == OpAppend {
+		return m.Offset + int64(m.Arg) // the record of an append carries no data
+	}
+	return m.Offset + int64(len(m.Data))
+}

@@ -60,6 +60,9 @@ func (e *engine) mutate(ctx context.Context, m *Mutation, expected uint64, any, 
 		cs.mu.Unlock()
 		return nil, err
 	}
+	if e.appendable(cs, m) {
+		return e.appendDirect(ctx, cs, m, sync)
+	}
 	m.Version = cs.version + 1
 	// Once cs.mu is released the applier may apply m and recycle its
 	// frame: take what is needed from m now.
@@ -156,6 +159,9 @@ func (cs *chunkState) exists() bool { return cs.version > 0 || cs.resyncing }
 // sync makes a chunk's (or every) acknowledged mutation durable.
 func (e *engine) sync(ctx context.Context, req *SyncReq) (*SyncResp, error) {
 	if req.All {
+		if err := e.flushAll(); err != nil {
+			return nil, fmt.Errorf("sync: %w", err)
+		}
 		if err := e.j.Sync(ctx, e.j.LastLSN()); err != nil {
 			return nil, fmt.Errorf("sync: %w", err)
 		}
@@ -166,10 +172,10 @@ func (e *engine) sync(ctx context.Context, req *SyncReq) (*SyncResp, error) {
 		return &SyncResp{}, nil // nothing acknowledged, nothing to sync
 	}
 	cs.mu.RLock()
-	lsn, v := cs.lastLSN, cs.version
+	v := cs.version
 	cs.mu.RUnlock()
-	if err := e.j.Sync(ctx, lsn); err != nil {
-		return nil, fmt.Errorf("chunk %x: sync: %w", req.Chunk, err)
+	if err := e.syncChunk(ctx, cs); err != nil {
+		return nil, err
 	}
 	return &SyncResp{Version: v}, nil
 }
@@ -190,6 +196,9 @@ func (e *engine) deleteChunk(ctx context.Context, id uint64) error {
 	if err != nil {
 		return err
 	}
+	e.mu.Lock()
+	e.deletedAt[id] = lsn
+	e.mu.Unlock()
 	e.m.mutations.WithLabelValues(OpDelete.String()).Inc()
 	return e.j.Sync(ctx, lsn)
 }
@@ -277,7 +286,7 @@ func (e *engine) stat() *Stat {
 		JournalFirst: uint64(e.j.FirstLSN()), JournalLast: uint64(e.j.LastLSN()),
 		JournalDurable: uint64(e.j.DurableLSN()), Applied: e.applied.Load(),
 		PendingBytes: e.q.pendingBytes(), ChecksumErrors: e.corrupt.Load(),
-		OpenFiles: e.store.FileStats().Open,
+		OpenFiles: e.store.FileStats().Open, DirectAppends: e.appends.Load(),
 	}
 	if err := e.usable(); err != nil {
 		st.ApplyError = err.Error()

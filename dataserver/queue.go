@@ -23,6 +23,7 @@ type applyQueue struct {
 	mu      sync.Mutex
 	items   []queued
 	bytes   int64
+	staged  int64 // see stage
 	limit   int64
 	changed chan struct{} // closed and replaced on every push and pop
 	closed  bool
@@ -47,12 +48,29 @@ func (q *applyQueue) push(it queued) {
 	q.mu.Unlock()
 }
 
-// waitRoom blocks while the queued bytes are over the limit. A write larger
-// than the limit is let through when the queue is empty.
+// stage counts n bytes of direct appends that are acknowledged but not yet
+// journaled (so not yet queued) against the limit; unstage takes them back
+// when they are queued.
+func (q *applyQueue) stage(n int64) {
+	q.mu.Lock()
+	q.staged += n
+	q.mu.Unlock()
+}
+
+func (q *applyQueue) unstage(n int64) {
+	q.mu.Lock()
+	q.staged -= n
+	q.notifyLocked()
+	q.mu.Unlock()
+}
+
+// waitRoom blocks while the queued and staged bytes are over the limit. A
+// write larger than the limit is let through when nothing is queued or
+// staged.
 func (q *applyQueue) waitRoom(ctx context.Context) error {
 	for {
 		q.mu.Lock()
-		if q.bytes < q.limit || len(q.items) == 0 || q.closed {
+		if q.bytes+q.staged < q.limit || (len(q.items) == 0 && q.staged == 0) || q.closed {
 			q.mu.Unlock()
 			return nil
 		}

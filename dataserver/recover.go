@@ -28,6 +28,9 @@ func (e *engine) recover() error {
 	if first := e.j.FirstLSN(); first > ckpt+1 && e.j.LastLSN() >= first {
 		return fmt.Errorf("dataserver: recover: journal starts at LSN %d but the checkpoint is at %d: records are missing", first, ckpt)
 	}
+	if err := e.findTails(ckpt); err != nil {
+		return fmt.Errorf("dataserver: recover: %w", err)
+	}
 	replayed := 0
 	err = e.j.ReadFrom(ckpt+1, func(r journal.Record) error {
 		m, err := DecodeMutation(r.Data, e.cfg.ChunkSize)
@@ -40,8 +43,12 @@ func (e *engine) recover() error {
 	if err != nil {
 		return fmt.Errorf("dataserver: recover: %w", err)
 	}
+	if err := e.trimTails(); err != nil {
+		return fmt.Errorf("dataserver: recover: %w", err)
+	}
 	e.applied.Store(uint64(e.j.LastLSN()))
 	e.ckptLSN = ckpt
+	e.ckptDone.Store(uint64(ckpt))
 	if err := e.dropEmpty(); err != nil {
 		return err
 	}
@@ -50,6 +57,42 @@ func (e *engine) recover() error {
 	}
 	e.log.Info("dataserver recovered", "chunks", len(e.chunks), "checkpoint", ckpt,
 		"replayed", replayed, "last_lsn", e.j.LastLSN())
+	return nil
+}
+
+// findTails finds how far each chunk file's tail holds data of journaled
+// direct appends (see append.go), so that opening the file during replay
+// does not cut it off before the append is adopted.
+func (e *engine) findTails(ckpt journal.LSN) error {
+	e.keepTails = map[uint64]int64{}
+	err := e.j.ReadFrom(ckpt+1, func(r journal.Record) error {
+		if m, ok := decodeHeader(r.Data); ok && m.Op == OpAppend {
+			e.keepTails[m.Chunk] = max(e.keepTails[m.Chunk], m.end())
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for id, keep := range e.keepTails {
+		if cs := e.chunks[id]; cs != nil && cs.file != nil {
+			cs.file.KeepTail(keep)
+		}
+	}
+	return nil
+}
+
+// trimTails cuts the chunk files findTails kept long back to their chunks'
+// replayed sizes.
+func (e *engine) trimTails() error {
+	for id := range e.keepTails {
+		if cs := e.lookup(id); cs != nil && cs.file != nil {
+			if err := cs.file.Trim(); err != nil {
+				return err
+			}
+		}
+	}
+	e.keepTails = nil
 	return nil
 }
 

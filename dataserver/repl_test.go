@@ -101,11 +101,14 @@ func TestReplication(t *testing.T) {
 
 	const span = 24 << 20 // writes land in the first span bytes of each chunk
 	chunks := map[uint64]*replChunk{}
-	for _, id := range []uint64{0xa1, 0xa2} {
+	// 0xa3 is written front to back: its writes are direct appends (see
+	// append.go), shipped from the chunk file rather than the journal.
+	const appended = 0xa3
+	ids := []uint64{0xa1, 0xa2, appended}
+	for _, id := range ids {
 		chunks[id] = &replChunk{versions: map[uint64]modelVersion{0: {}}}
 		require.NoError(t, a.client.SetReplicas(ctx, id, []Peer{{ID: "b", Addr: b.Addr()}}))
 	}
-	ids := []uint64{0xa1, 0xa2}
 
 	samplerCtx, stopSampler := context.WithCancel(ctx)
 	samples := make(chan int, 1)
@@ -119,7 +122,13 @@ func TestReplication(t *testing.T) {
 		c := chunks[id]
 		next := versions[id] + 1
 		var err error
-		if r.IntN(100) == 0 {
+		if id == appended && len(c.content) < 60<<20 {
+			n := directAppendMin + r.IntN(1<<20-directAppendMin)
+			off, data := int64(len(c.content)), randBytes(r, n)
+			c.mutate(next, off, data, 0)
+			_, err = a.client.Write(ctx, WriteReq{Chunk: id, ExpectedVersion: versions[id], Offset: off, Data: data})
+			written += n
+		} else if r.IntN(100) == 0 {
 			size := r.Int64N(span)
 			c.mutate(next, 0, nil, size)
 			_, err = a.client.Truncate(ctx, TruncateReq{Chunk: id, ExpectedVersion: versions[id], Size: size})
@@ -170,6 +179,8 @@ func TestReplication(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, st.Peers, 1)
 	require.Zero(t, st.Peers[0].Behind)
+	t.Logf("%d direct appends, %d full copies", st.DirectAppends, st.Peers[0].Resyncs)
+	require.Positive(t, st.DirectAppends)
 }
 
 // sampleReplica checks the replica's state against the model until ctx

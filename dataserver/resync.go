@@ -43,6 +43,9 @@ func (e *engine) copyPlan(ctx context.Context, id uint64, theirs *Checksums) (*c
 	if cs.resyncing {
 		return nil, errChunk(id, syscall.EAGAIN, "cannot copy a chunk that is itself being copied")
 	}
+	if err := e.flushAppendsLocked(cs); err != nil {
+		return nil, err
+	}
 	if err := e.j.Sync(ctx, cs.lastLSN); err != nil {
 		return nil, err
 	}

@@ -133,7 +133,16 @@ func (ss *session) ship(ctx context.Context, recs []journal.Record) error {
 			return fmt.Errorf("journal record %d: %w", r.LSN, errBadMutation)
 		}
 		if m.Op.replicated() && ss.admit(&m) {
-			ss.bb.addEncoded(r.Data)
+			enc := r.Data
+			if m.Op == OpAppend {
+				if enc = ss.s.r.e.appendAsWrite(r.Data); enc == nil {
+					ss.s.mu.Lock()
+					ss.s.needResyncLocked(m.Chunk)
+					ss.s.mu.Unlock()
+					continue
+				}
+			}
+			ss.bb.addEncoded(enc)
 		}
 		if ss.bb.len() >= ss.limit {
 			if err := ss.flush(ctx, r.LSN); err != nil {

@@ -162,6 +162,7 @@ type Stat struct {
 	ApplyError     string     `msgpack:"ae,omitempty"` // why writes are refused, if they are
 	ChecksumErrors uint64     `msgpack:"ce"`
 	OpenFiles      int        `msgpack:"of"` // chunk data files open (see Config.MaxOpenChunks)
+	DirectAppends  uint64     `msgpack:"da"` // writes appended straight to chunk files (append.go)
 	Peers          []PeerStat `msgpack:"p,omitempty"`
 }
 

@@ -36,6 +36,7 @@ type Chunk struct {
 	busy     bool     // f is being opened or closed outside the lock
 	unsynced bool     // f was written since its last fdatasync
 	trimmed  bool     // the data file was cut to the sidecar's size
+	keep     int64    // ... or to this size, when larger (KeepTail)
 	closed   bool     // Close was called: the file is never reopened
 	// syncErr is the first failed fdatasync (or close after one). Once a
 	// writeback error has been reported the kernel does not report it

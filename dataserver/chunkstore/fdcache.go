@@ -125,7 +125,7 @@ func (c *Chunk) openData() (*os.File, error) {
 		// any write past the old end that depends on it marks the file
 		// unsynced, so the fdatasync that makes the write durable makes
 		// the new size durable too.
-		if err := trimData(c.id, f, c.meta.Size); err != nil {
+		if err := trimData(c.id, f, max(c.meta.Size, c.keep)); err != nil {
 			f.Close()
 			return nil, err
 		}

@@ -1,0 +1,288 @@
+package dataserver
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/lis-fs/lis/dataserver/chunkstore"
+	"github.com/lis-fs/lis/journal"
+)
+
+// Direct appends: large writes past a chunk's end are written once.
+//
+// A journaled write reaches the disk twice, in the journal and then in the
+// chunk file, and for a stream of large writes the second copy halved what
+// the disk could take. A write past everything the chunk holds (the common
+// case: a file being written front to back) overwrites nothing that was
+// acknowledged, so it can go straight into the chunk file's tail (beyond
+// the size the chunk file holds; chunkstore.WriteTail) and be acknowledged
+// at once. It stays in the chunk's pending list, data and all, like a
+// journaled write, but without a journal record ("unjournaled").
+//
+// The record is journaled later, by the append flusher, a Sync, or the next
+// mutation of the chunk that must be journaled after it: only after an
+// fdatasync of the chunk file has made the data durable. So a journal
+// record of an append always has its data on disk, and recovery never has
+// to check an append against later writes of the same bytes. The record is
+// an OpAppend, which names the bytes by offset, length and checksum; when
+// the applier reaches it the chunk adopts the tail (chunkstore.Adopt), and
+// the data is not written again. A crash before the record was journaled
+// loses the write, as it may lose any write not yet synced, and the chunk
+// file's tail is cut off at recovery.
+//
+// Invariants (under chunkState.mu): the unjournaled entries are the last
+// cs.unjournaled entries of cs.pending, in version order, with LSN 0; the
+// chunk file holds their data in its tail; no journal record of the chunk
+// is appended while any exist (accept journals them first).
+
+// directAppendMin is the smallest write that is appended directly: below
+// it the journal's group commit is cheaper than an fdatasync of the chunk
+// file.
+const directAppendMin = 64 << 10
+
+// appendable reports whether m, a client write, may be appended directly.
+// Caller holds cs.mu.
+func (e *engine) appendable(cs *chunkState, m *Mutation) bool {
+	if m.Op != OpWrite || len(m.Data) < directAppendMin || m.Offset < cs.size || cs.resyncing || cs.pendingCuts > 0 {
+		return false
+	}
+	if ckpt := journal.LSN(e.ckptDone.Load()); cs.lastCutLSN > ckpt || e.deletedAfter(cs.id, ckpt) {
+		return false // see chunkState.lastCutLSN
+	}
+	// The chunk file may still hold bytes past the acknowledged size (a
+	// truncation not applied yet is excluded above, so this is only a
+	// safety net).
+	return cs.file == nil || m.Offset >= cs.file.Size()
+}
+
+// appendDirect writes m into the chunk file's tail and acknowledges it.
+// Caller holds cs.mu, which appendDirect releases.
+func (e *engine) appendDirect(ctx context.Context, cs *chunkState, m *Mutation, sync bool) (*WriteResp, error) {
+	m.Version = cs.version + 1
+	err := e.reserve(cs, m)
+	if err == nil {
+		err = e.writeTail(cs, m)
+	}
+	if err != nil {
+		cs.mu.Unlock()
+		return nil, err
+	}
+	m.Op, m.Arg = OpAppend, uint64(len(m.Data))
+	e.q.stage(int64(len(m.Data)))
+	oldSize := cs.size
+	advanceState(cs, m)
+	e.logical.Add(cs.size - oldSize)
+	cs.pending = append(cs.pending, pendingMut{version: cs.version, m: m})
+	cs.unjournaled++
+	resp := &WriteResp{Version: cs.version, Size: cs.size}
+	n := len(m.Data)
+	cs.mu.Unlock()
+
+	e.noteAppending(cs)
+	e.appends.Add(1)
+	e.m.mutations.WithLabelValues(OpAppend.String()).Inc()
+	e.m.writeBytes.Add(float64(n))
+	if sync {
+		if err := e.syncChunk(ctx, cs); err != nil {
+			return nil, err
+		}
+		resp.Durable = true
+	}
+	return resp, nil
+}
+
+// writeTail puts m's data into the chunk file's tail. On failure the tail
+// is cut back to the chunk's acknowledged end, so no partial write is left
+// for a later write to grow the chunk over. Caller holds cs.mu.
+func (e *engine) writeTail(cs *chunkState, m *Mutation) error {
+	f, err := e.openFile(cs)
+	if err != nil {
+		return err
+	}
+	if err := f.WriteTail(m.Data, m.Offset); err != nil {
+		if cerr := f.CutTail(cs.size); cerr != nil {
+			e.log.Error("cut back a failed direct append", "chunk", fmt.Sprintf("%x", cs.id), "err", cerr)
+		}
+		return err
+	}
+	return nil
+}
+
+// syncChunk makes every acknowledged mutation of cs durable: its direct
+// appends are journaled (after their data is synced), then the journal is
+// synced through the chunk's last record.
+func (e *engine) syncChunk(ctx context.Context, cs *chunkState) error {
+	if err := e.flushAppends(cs); err != nil {
+		return err
+	}
+	cs.mu.RLock()
+	lsn := cs.lastLSN
+	cs.mu.RUnlock()
+	if err := e.j.Sync(ctx, lsn); err != nil {
+		return fmt.Errorf("chunk %x: sync: %w", cs.id, err)
+	}
+	return nil
+}
+
+// flushAppends journals cs's unjournaled appends, after an fdatasync of the
+// chunk file made their data durable. cs.mu is not held during the
+// fdatasync, so the writer can go on appending; the appends that arrive
+// meanwhile are left for the next flush.
+func (e *engine) flushAppends(cs *chunkState) error {
+	cs.mu.RLock()
+	n, f := cs.unjournaled, cs.file
+	var covered uint64
+	if n > 0 {
+		covered = cs.pending[len(cs.pending)-1].version
+	}
+	cs.mu.RUnlock()
+	if n == 0 {
+		return nil
+	}
+	if err := f.SyncData(); err != nil {
+		return fmt.Errorf("chunk %x: sync appended data: %w", cs.id, err)
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return e.journalAppendsLocked(cs, covered)
+}
+
+// flushAppendsLocked is flushAppends for a caller that holds cs.mu and must
+// journal a record of its own after the appends (see accept).
+func (e *engine) flushAppendsLocked(cs *chunkState) error {
+	if cs.unjournaled == 0 {
+		return nil
+	}
+	if err := cs.file.SyncData(); err != nil {
+		return fmt.Errorf("chunk %x: sync appended data: %w", cs.id, err)
+	}
+	return e.journalAppendsLocked(cs, math.MaxUint64)
+}
+
+// journalAppendsLocked journals, in order, the unjournaled appends of cs
+// up to version upTo, whose data the caller has made durable, and queues
+// them for the applier. Caller holds cs.mu.
+func (e *engine) journalAppendsLocked(cs *chunkState, upTo uint64) error {
+	for cs.unjournaled > 0 {
+		p := &cs.pending[len(cs.pending)-cs.unjournaled]
+		if p.version > upTo {
+			break
+		}
+		m := p.m
+		rec := (&Mutation{Op: OpAppend, Chunk: m.Chunk, Version: m.Version, Offset: m.Offset, Arg: m.Arg, CRC: m.CRC}).Encode()
+		e.appendMu.Lock()
+		lsn, err := e.j.Append(rec)
+		if err == nil {
+			e.q.unstage(int64(len(m.Data)))
+			e.q.push(queued{lsn: lsn, cs: cs, m: m})
+		}
+		e.appendMu.Unlock()
+		if err != nil {
+			return fmt.Errorf("chunk %x: journal append: %w", cs.id, err)
+		}
+		p.lsn, cs.lastLSN = lsn, lsn
+		cs.unjournaled--
+	}
+	return nil
+}
+
+// deletedAfter reports whether chunk id had a deletion journaled after
+// LSN ckpt: a replay would delete the chunk file again, with the data of
+// any direct append to the chunk's new incarnation.
+func (e *engine) deletedAfter(id uint64, ckpt journal.LSN) bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.deletedAt[id] > ckpt
+}
+
+// noteAppending records that cs has unjournaled appends and wakes the
+// flusher.
+func (e *engine) noteAppending(cs *chunkState) {
+	e.appendingMu.Lock()
+	e.appending[cs] = struct{}{}
+	e.appendingMu.Unlock()
+	kick(e.appendKick)
+}
+
+// flushLoop is the append flusher: it journals direct appends as soon as
+// it can, so they reach replicas and the applier without waiting for a
+// client's sync. Each round's fdatasync takes as long as the data written
+// since the last, which paces it.
+func (e *engine) flushLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.appendKick:
+		}
+		e.appendingMu.Lock()
+		batch := e.appending
+		e.appending = map[*chunkState]struct{}{}
+		e.appendingMu.Unlock()
+		failed := false
+		for cs := range batch {
+			if err := e.flushAppends(cs); err != nil {
+				e.log.Error("journaling direct appends failed; will retry", "err", err)
+				e.noteAppending(cs)
+				failed = true
+			}
+		}
+		if failed {
+			sleep(ctx, time.Second)
+		}
+	}
+}
+
+// flushAll journals every chunk's direct appends (SyncAll, shutdown).
+func (e *engine) flushAll() error {
+	for _, cs := range e.snapshotStates() {
+		if err := e.flushAppends(cs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// kick wakes a goroutine waiting on ch without blocking.
+func kick(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// appendAsWrite turns the journal record of an append into the OpWrite a
+// replica applies, with the data: from memory while the append is pending,
+// else from the chunk file, checked against the record's checksum. It
+// returns nil when the data is no longer there as appended (later writes
+// changed those bytes, or the chunk is gone): the replica then needs a
+// full copy instead.
+func (e *engine) appendAsWrite(rec []byte) []byte {
+	m, err := DecodeMutation(rec, e.cfg.ChunkSize)
+	if err != nil || m.Op != OpAppend {
+		return nil
+	}
+	cs := e.lookup(m.Chunk)
+	if cs == nil {
+		return nil
+	}
+	cs.mu.RLock()
+	defer cs.mu.RUnlock()
+	w := Mutation{Op: OpWrite, Chunk: m.Chunk, Version: m.Version, Offset: m.Offset, CRC: m.CRC}
+	for _, p := range cs.pending {
+		if p.m.Op == OpAppend && p.version == m.Version {
+			w.Data = p.m.Data
+			return w.Encode()
+		}
+	}
+	if cs.deleted || cs.file == nil {
+		return nil
+	}
+	w.Data = make([]byte, m.Arg)
+	if err := cs.file.ReadAt(w.Data, m.Offset); err != nil || chunkstore.CRC(w.Data) != m.CRC {
+		return nil
+	}
+	return w.Encode()
+}
