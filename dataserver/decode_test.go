@@ -20,6 +20,7 @@ func TestMutationRoundTrip(t *testing.T) {
 		{Op: OpTruncate, Chunk: 1 << 60, Version: 9, Arg: 12345, CRC: chunkstore.CRC(nil)},
 		{Op: OpResyncEnd, Chunk: 5, Version: 1, Arg: 64 << 20, CRC: chunkstore.CRC(nil)},
 		{Op: OpReplicas, Chunk: 5, Data: encodePeers([]Peer{{"b", "h:1"}}), CRC: chunkstore.CRC(encodePeers([]Peer{{"b", "h:1"}}))},
+		{Op: OpAppend, Chunk: 6, Version: 3, Offset: 1 << 20, Arg: 4 << 20, CRC: 0xdeadbeef},
 	}
 	for _, m := range cases {
 		enc := m.Encode()
@@ -41,6 +42,10 @@ func TestMutationRoundTrip(t *testing.T) {
 		{"negative offset", Mutation{Op: OpWrite, Version: 1, Offset: -1, Data: data, CRC: chunkstore.CRC(data)}},
 		{"truncate too far", Mutation{Op: OpTruncate, Version: 1, Arg: 64<<20 + 1, CRC: chunkstore.CRC(nil)}},
 		{"version zero", Mutation{Op: OpWrite, Data: data, CRC: chunkstore.CRC(data)}},
+		{"append with data", Mutation{Op: OpAppend, Version: 1, Arg: uint64(len(data)), Data: data, CRC: chunkstore.CRC(data)}},
+		{"empty append", Mutation{Op: OpAppend, Version: 1, CRC: 1}},
+		{"append past chunk", Mutation{Op: OpAppend, Version: 1, Offset: 64<<20 - 2, Arg: 3, CRC: 1}},
+		{"append to version zero", Mutation{Op: OpAppend, Arg: 3, CRC: 1}},
 	}
 	for _, tc := range bad {
 		_, err := DecodeMutation(tc.m.Encode(), 64<<20)
