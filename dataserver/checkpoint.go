@@ -61,16 +61,22 @@ func (e *engine) checkpoint() error {
 	}
 	var snaps []chunkstore.Snapshot
 	var taken []*chunkState
+	var err error
 	for _, cs := range e.snapshotStates() {
 		cs.mu.Lock()
-		if cs.dirty && cs.file != nil {
-			snaps = append(snaps, cs.file.Snapshot())
-			taken = append(taken, cs)
-			cs.dirty = false
+		if cs.dirty && cs.file != nil && err == nil {
+			var snap chunkstore.Snapshot
+			if snap, err = cs.file.Snapshot(); err == nil {
+				snaps = append(snaps, snap)
+				taken = append(taken, cs)
+				cs.dirty = false
+			}
 		}
 		cs.mu.Unlock()
 	}
-	err := e.store.Checkpoint(snaps)
+	if err == nil {
+		err = e.store.Checkpoint(snaps)
+	}
 	if err == nil {
 		err = writeCheckpoint(e.cfg.Dir, upTo)
 	}

@@ -247,7 +247,7 @@ func (e *engine) checksums(id uint64) (*Checksums, error) {
 // Caller holds cs.mu.
 func (e *engine) currentCRCs(cs *chunkState) ([]uint32, error) {
 	if len(cs.pending) == 0 && cs.file != nil {
-		return cs.file.CRCs(), nil
+		return cs.file.CRCs()
 	}
 	n := (cs.size + chunkstore.BlockSize - 1) / chunkstore.BlockSize
 	crcs := make([]uint32, n)

@@ -19,12 +19,17 @@ import (
 //
 // Invariant: len(crcs) == blocksFor(meta.Size), and crcs[i] is the checksum
 // of block i of the data file as this Chunk last wrote it (bytes past
-// meta.Size counted as zeros).
+// meta.Size counted as zeros), unless block i is stale.
 type Chunk struct {
 	id    uint64
 	store *Store
 	meta  Meta
 	crcs  []uint32
+	// stale marks blocks a write covered only in part: their checksum is
+	// computed when next needed (Snapshot, CRCs) rather than by reading the
+	// block back after every small write, which cost a 64 KiB read and
+	// checksum per 4 KiB write. ReadAt serves them unverified meanwhile.
+	stale staleSet
 	// noFallocate is set once the filesystem said it cannot preallocate.
 	noFallocate bool
 
@@ -68,8 +73,33 @@ func (c *Chunk) SetMeta(m Meta) {
 	c.meta = m
 }
 
-// CRCs returns a copy of the block checksums.
-func (c *Chunk) CRCs() []uint32 { return append([]uint32(nil), c.crcs...) }
+// CRCs returns the block checksums, computing stale ones from the data
+// file without recording them (it may run alongside ReadAt).
+func (c *Chunk) CRCs() ([]uint32, error) {
+	out := append([]uint32(nil), c.crcs...)
+	if c.stale.empty() {
+		return out, nil
+	}
+	f, err := c.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer c.release(false)
+	bp := blockPool.Get().(*[]byte)
+	defer blockPool.Put(bp)
+	for b := range int64(len(out)) {
+		if !c.stale.has(b) {
+			continue
+		}
+		lo, hi := b*BlockSize, min((b+1)*BlockSize, c.meta.Size)
+		buf := (*bp)[:hi-lo]
+		if err := c.readFull(f, buf, lo); err != nil {
+			return nil, err
+		}
+		out[b] = blockCRC(buf)
+	}
+	return out, nil
+}
 
 // ReadAt fills p with the chunk's bytes at off, zeros past the end of the
 // chunk. Every block touched is read whole and verified; a mismatch fails
@@ -114,6 +144,9 @@ func (c *Chunk) ReadAt(p []byte, off int64) error {
 		return err
 	}
 	for b := first; b <= last; b++ {
+		if c.stale.has(b) {
+			continue
+		}
 		lo := (b - first) * BlockSize
 		hi := min(lo+BlockSize, int64(len(span)))
 		if got := blockCRC(span[lo:hi]); got != c.crcs[b] {
@@ -168,9 +201,7 @@ func (c *Chunk) WriteAt(p []byte, off int64) error {
 			c.crcs[b] = blockCRC(p[lo-off : hi-off])
 			continue
 		}
-		if err := c.rehashBlock(f, b); err != nil {
-			return err
-		}
+		c.stale.add(b)
 	}
 	return nil
 }
@@ -196,6 +227,7 @@ func (c *Chunk) rehashBlock(f *os.File, b int64) error {
 		return err
 	}
 	c.crcs[b] = blockCRC(buf)
+	c.stale.remove(b)
 	return nil
 }
 
@@ -221,6 +253,7 @@ func (c *Chunk) Truncate(size int64) error {
 		return nil
 	}
 	c.crcs = c.crcs[:blocksFor(size)]
+	c.stale.cut(blocksFor(size))
 	c.meta.Size = size
 	if size%BlockSize != 0 {
 		return c.rehashBlock(f, size/BlockSize)
@@ -258,10 +291,24 @@ func (c *Chunk) Allocate(off, n int64) error {
 // for good once an fdatasync of the file has failed (see syncErr).
 func (c *Chunk) SyncData() error { return c.syncData() }
 
-// Snapshot captures the metadata and checksums for Store.Checkpoint. It
-// needs the same exclusion as ReadAt (no concurrent mutation).
-func (c *Chunk) Snapshot() Snapshot {
-	return Snapshot{chunk: c, side: sidecar{Meta: c.Meta(), CRCs: c.CRCs()}}
+// Snapshot captures the metadata and checksums for Store.Checkpoint,
+// computing the stale checksums first. It needs exclusive access (like
+// WriteAt).
+func (c *Chunk) Snapshot() (Snapshot, error) {
+	if !c.stale.empty() {
+		f, err := c.acquire()
+		if err != nil {
+			return Snapshot{}, err
+		}
+		for _, b := range c.stale.list() {
+			if err := c.rehashBlock(f, b); err != nil {
+				c.release(false)
+				return Snapshot{}, err
+			}
+		}
+		c.release(false)
+	}
+	return Snapshot{chunk: c, side: sidecar{Meta: c.Meta(), CRCs: append([]uint32(nil), c.crcs...)}}, nil
 }
 
 // Close closes the data file for good; the Chunk must not be used again.

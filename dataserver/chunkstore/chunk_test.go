@@ -141,7 +141,7 @@ func TestCheckpointReopen(t *testing.T) {
 	require.NoError(t, c.WriteAt(p, 100))
 	m.write(p, 100)
 	c.SetMeta(Meta{Version: 9, Epoch: 3, Replicas: []string{"b=127.0.0.1:1"}})
-	require.NoError(t, s.Checkpoint([]Snapshot{c.Snapshot()}))
+	require.NoError(t, s.Checkpoint([]Snapshot{mustSnapshot(t, c)}))
 
 	// written after the checkpoint: the reopened chunk must cut it off
 	require.NoError(t, c.WriteAt(randBytes(r, 1000), c.Size()+BlockSize))
@@ -203,4 +203,51 @@ func FuzzDecodeSidecar(f *testing.F) {
 			t.Fatalf("accepted inconsistent sidecar")
 		}
 	})
+}
+
+func mustSnapshot(t testing.TB, c *Chunk) Snapshot {
+	t.Helper()
+	s, err := c.Snapshot()
+	require.NoError(t, err)
+	return s
+}
+
+// TestStaleBlocks: a block written in part gets its checksum at the next
+// snapshot (or CRCs) rather than at once; from then on it is verified
+// like any other.
+func TestStaleBlocks(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	require.NoError(t, err)
+	c, err := s.Open(1)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.WriteAt(bytes.Repeat([]byte{7}, 2*BlockSize), 0))
+	require.NoError(t, c.WriteAt([]byte("partial"), BlockSize+100))
+	require.True(t, c.stale.has(1))
+	require.False(t, c.stale.has(0))
+
+	buf := make([]byte, 7)
+	require.NoError(t, c.ReadAt(buf, BlockSize+100))
+	require.Equal(t, "partial", string(buf))
+	want := bytes.Repeat([]byte{7}, BlockSize)
+	copy(want[100:], "partial")
+	crcs, err := c.CRCs()
+	require.NoError(t, err)
+	require.Equal(t, blockCRC(want), crcs[1])
+	require.True(t, c.stale.has(1), "CRCs does not record")
+
+	snap := mustSnapshot(t, c)
+	require.Equal(t, blockCRC(want), snap.side.CRCs[1])
+	require.True(t, c.stale.empty())
+
+	f, err := os.OpenFile(s.dataPath(1), os.O_RDWR, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte{8}, BlockSize+10)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	require.ErrorIs(t, c.ReadAt(buf, BlockSize), syscall.EIO, "verified once hashed")
+
+	require.NoError(t, c.WriteAt([]byte("x"), BlockSize+5))
+	require.NoError(t, c.Truncate(BlockSize+1))
+	require.True(t, c.stale.empty(), "truncation rehashes the new last block")
 }

@@ -7,7 +7,12 @@
 // therefore has the checksum of a zero block and truncation keeps the rule
 // true by recomputing the new last block. ReadAt verifies every block it
 // touches and fails the read with EIO (and reports the block) rather than
-// return data that does not match its checksum.
+// return data that does not match its checksum. A block that a write
+// covered only in part is "stale": its checksum is computed from the data
+// file at the next Snapshot (every checkpoint), not right after the write,
+// and until then ReadAt serves it unverified. Reading it back at once
+// would only have hashed the page cache the write had just filled, at the
+// price of a 64 KiB read per small write.
 //
 // Durability. A Chunk's in-memory checksums always match the bytes the
 // chunk has written to its data file, but the sidecar on disk is only
@@ -26,9 +31,10 @@
 // after an fdatasync (see fdCache). Loading a store's chunks therefore
 // reads their sidecars and opens no data file.
 //
-// Concurrency. A Chunk's ReadAt calls may run concurrently with each other;
-// WriteAt, Truncate and Close need exclusive access, which the owner's
-// per-chunk lock provides. Snapshot and SyncData may run concurrently with
-// anything but Close. Opening and closing data files behind the Chunk's
+// Concurrency. A Chunk's ReadAt and CRCs calls may run concurrently with
+// each other; WriteAt, WriteTail, Adopt, Truncate, Snapshot (which hashes
+// stale blocks) and Close need exclusive access, which the owner's
+// per-chunk lock provides. SyncData may run concurrently with anything but
+// Close. Opening and closing data files behind the Chunk's
 // back is synchronized inside the Store and needs nothing from the owner.
 package chunkstore

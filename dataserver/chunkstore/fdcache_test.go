@@ -66,7 +66,7 @@ func TestOpenFilesBounded(t *testing.T) {
 
 	snaps := make([]Snapshot, chunks)
 	for i, c := range cs {
-		snaps[i] = c.Snapshot()
+		snaps[i] = mustSnapshot(t, c)
 	}
 	require.NoError(t, s.Checkpoint(snaps))
 	checkBound()
@@ -151,7 +151,7 @@ func TestOpenFilesConcurrent(t *testing.T) {
 		cs[i], err = s.Open(uint64(i))
 		require.NoError(t, err)
 	}
-	var mu sync.Mutex // the checkpointer's snapshots need exclusion from writes
+	var mu sync.RWMutex // snapshots and writes need exclusive access, reads shared
 	stop := make(chan struct{})
 	ckptDone := make(chan error, 1)
 	go func() {
@@ -165,7 +165,7 @@ func TestOpenFilesConcurrent(t *testing.T) {
 			mu.Lock()
 			snaps := make([]Snapshot, len(cs))
 			for i, c := range cs {
-				snaps[i] = c.Snapshot()
+				snaps[i] = mustSnapshot(t, c)
 			}
 			mu.Unlock()
 			if err := s.Checkpoint(snaps); err != nil {
@@ -194,7 +194,10 @@ func TestOpenFilesConcurrent(t *testing.T) {
 				}
 				models[i].write(p, off)
 				got := make([]byte, len(models[i]))
-				if err := cs[i].ReadAt(got, 0); err != nil {
+				mu.RLock()
+				err = cs[i].ReadAt(got, 0)
+				mu.RUnlock()
+				if err != nil {
 					errs <- err
 					return
 				}
