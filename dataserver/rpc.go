@@ -8,7 +8,7 @@ import (
 )
 
 // serviceDesc declares the dataserver RPC service: unary methods through
-// msgrpc, plus the Replicate stream.
+// msgrpc, plus the Replicate and Writes streams.
 func (s *Server) serviceDesc() *grpc.ServiceDesc {
 	e := s.e
 	desc := msgrpc.ServiceDesc(ServiceName,
@@ -65,17 +65,9 @@ func (s *Server) serviceDesc() *grpc.ServiceDesc {
 			return st, nil
 		}),
 	)
-	desc.Streams = append(desc.Streams, grpc.StreamDesc{
-		StreamName:    replicateDesc.StreamName,
-		ServerStreams: true,
-		ClientStreams: true,
-		Handler:       func(_ any, stream grpc.ServerStream) error { return e.receive(stream) },
-	})
-	desc.Streams = append(desc.Streams, grpc.StreamDesc{
-		StreamName:    writesDesc.StreamName,
-		ServerStreams: true,
-		ClientStreams: true,
-		Handler:       func(_ any, stream grpc.ServerStream) error { return s.serveWrites(stream) },
-	})
+	replicate, writes := replicateDesc, writesDesc
+	replicate.Handler = func(_ any, stream grpc.ServerStream) error { return e.receive(stream) }
+	writes.Handler = func(_ any, stream grpc.ServerStream) error { return s.serveWrites(stream) }
+	desc.Streams = append(desc.Streams, replicate, writes)
 	return desc
 }

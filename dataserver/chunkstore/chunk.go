@@ -185,13 +185,8 @@ func (c *Chunk) WriteAt(p []byte, off int64) error {
 	if len(p) == 0 {
 		return nil
 	}
-	f, err := c.acquire()
-	if err != nil {
+	if err := c.writeData(p, off); err != nil {
 		return err
-	}
-	defer c.release(true)
-	if _, err := f.WriteAt(p, off); err != nil {
-		return fmt.Errorf("chunk %x: write %d bytes at %d: %w", c.id, len(p), off, err)
 	}
 	end := off + int64(len(p))
 	c.growTo(end)
@@ -202,6 +197,19 @@ func (c *Chunk) WriteAt(p []byte, off int64) error {
 			continue
 		}
 		c.stale.add(b)
+	}
+	return nil
+}
+
+// writeData writes p at off of the data file.
+func (c *Chunk) writeData(p []byte, off int64) error {
+	f, err := c.acquire()
+	if err != nil {
+		return err
+	}
+	defer c.release(true)
+	if _, err := f.WriteAt(p, off); err != nil {
+		return fmt.Errorf("chunk %x: write %d bytes at %d: %w", c.id, len(p), off, err)
 	}
 	return nil
 }

@@ -22,15 +22,7 @@ func (c *Chunk) WriteTail(p []byte, off int64) error {
 	if off < c.meta.Size {
 		return fmt.Errorf("chunk %x: tail write at %d inside the chunk (size %d): %w", c.id, off, c.meta.Size, syscall.EINVAL)
 	}
-	f, err := c.acquire()
-	if err != nil {
-		return err
-	}
-	defer c.release(true)
-	if _, err := f.WriteAt(p, off); err != nil {
-		return fmt.Errorf("chunk %x: write %d bytes at %d: %w", c.id, len(p), off, err)
-	}
-	return nil
+	return c.writeData(p, off)
 }
 
 // Adopt makes the n bytes at off, written earlier by WriteTail, part of
