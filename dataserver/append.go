@@ -51,10 +51,13 @@ func (e *engine) appendable(cs *chunkState, m *Mutation) bool {
 	if ckpt := journal.LSN(e.ckptDone.Load()); cs.lastCutLSN > ckpt || e.deletedAfter(cs.id, ckpt) {
 		return false // see chunkState.lastCutLSN
 	}
-	// The chunk file may still hold bytes past the acknowledged size (a
-	// truncation not applied yet is excluded above, so this is only a
-	// safety net).
-	return cs.file == nil || m.Offset >= cs.file.Size()
+	if cs.file == nil {
+		return true
+	}
+	// A chunk file that failed an fdatasync cannot make appends durable;
+	// the file may also still hold bytes past the acknowledged size (a
+	// truncation not applied yet is excluded above: a safety net).
+	return cs.file.SyncErr() == nil && m.Offset >= cs.file.Size()
 }
 
 // appendDirect writes m into the chunk file's tail and acknowledges it.
@@ -105,6 +108,7 @@ func (e *engine) writeTail(cs *chunkState, m *Mutation) error {
 		if cerr := f.CutTail(cs.size); cerr != nil {
 			e.log.Error("cut back a failed direct append", "chunk", fmt.Sprintf("%x", cs.id), "err", cerr)
 		}
+		cs.forgetAllocation(cs.size) // the cut freed what reserve had allocated
 		return err
 	}
 	return nil
@@ -141,12 +145,22 @@ func (e *engine) flushAppends(cs *chunkState) error {
 	if n == 0 {
 		return nil
 	}
-	if err := f.SyncData(); err != nil {
-		return fmt.Errorf("chunk %x: sync appended data: %w", cs.id, err)
-	}
+	serr := f.SyncData()
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	return e.journalAppendsLocked(cs, covered)
+	return e.journalAppendsLocked(cs, covered, e.syncFailed(cs, serr))
+}
+
+// syncFailed reports a failed fdatasync of cs's chunk file. The appends
+// are then journaled with their data, which they still have in memory, as
+// plain writes: the journal can make them durable where the file cannot.
+func (e *engine) syncFailed(cs *chunkState, err error) bool {
+	if err == nil {
+		return false
+	}
+	e.log.Error("chunk file fdatasync failed; journaling its appends with their data",
+		"chunk", fmt.Sprintf("%x", cs.id), "err", err)
+	return true
 }
 
 // flushAppendsLocked is flushAppends for a caller that holds cs.mu and must
@@ -155,23 +169,29 @@ func (e *engine) flushAppendsLocked(cs *chunkState) error {
 	if cs.unjournaled == 0 {
 		return nil
 	}
-	if err := cs.file.SyncData(); err != nil {
-		return fmt.Errorf("chunk %x: sync appended data: %w", cs.id, err)
-	}
-	return e.journalAppendsLocked(cs, math.MaxUint64)
+	withData := e.syncFailed(cs, cs.file.SyncData())
+	return e.journalAppendsLocked(cs, math.MaxUint64, withData)
 }
 
 // journalAppendsLocked journals, in order, the unjournaled appends of cs
 // up to version upTo, whose data the caller has made durable, and queues
-// them for the applier. Caller holds cs.mu.
-func (e *engine) journalAppendsLocked(cs *chunkState, upTo uint64) error {
+// them for the applier. withData (the data could not be made durable)
+// turns them into plain writes journaled with their data. Caller holds
+// cs.mu.
+func (e *engine) journalAppendsLocked(cs *chunkState, upTo uint64, withData bool) error {
 	for cs.unjournaled > 0 {
 		p := &cs.pending[len(cs.pending)-cs.unjournaled]
 		if p.version > upTo {
 			break
 		}
 		m := p.m
-		rec := (&Mutation{Op: OpAppend, Chunk: m.Chunk, Version: m.Version, Offset: m.Offset, Arg: m.Arg, CRC: m.CRC}).Encode()
+		var rec []byte
+		if withData {
+			m.Op, m.Arg = OpWrite, 0
+			rec = m.encodeFramed()
+		} else {
+			rec = (&Mutation{Op: OpAppend, Chunk: m.Chunk, Version: m.Version, Offset: m.Offset, Arg: m.Arg, CRC: m.CRC}).Encode()
+		}
 		e.appendMu.Lock()
 		lsn, err := e.j.Append(rec)
 		if err == nil {
@@ -272,8 +292,9 @@ func (e *engine) appendAsWrite(rec []byte) []byte {
 	defer cs.mu.RUnlock()
 	w := Mutation{Op: OpWrite, Chunk: m.Chunk, Version: m.Version, Offset: m.Offset, CRC: m.CRC}
 	for _, p := range cs.pending {
-		if p.m.Op == OpAppend && p.version == m.Version {
-			w.Data = p.m.Data
+		pm := p.m
+		if pm.Op == OpAppend && pm.Version == m.Version && pm.Offset == m.Offset && pm.Arg == m.Arg && pm.CRC == m.CRC {
+			w.Data = pm.Data
 			return w.Encode()
 		}
 	}

@@ -67,7 +67,9 @@ func call[Req, Resp any](ctx context.Context, c *Client, method string, req *Req
 // Write writes req.Data at req.Offset of req.Chunk (see WriteReq for the
 // version and sync rules); it computes req.CRC. Concurrent writes share one
 // stream (see writePipe). req.Data is sent without being copied, so the
-// caller must not change it until Write returns.
+// caller must not change it until Write returns; when ctx ends first, Write
+// returns at once and the write may still be sent and applied (a change to
+// the data after that is caught by its checksum: the write is refused).
 func (c *Client) Write(ctx context.Context, req WriteReq) (*WriteResp, error) {
 	req.CRC = chunkstore.CRC(req.Data)
 	if w := c.window; w != nil && len(req.Data) >= shmMinWrite && len(req.Data) <= shmSlot {

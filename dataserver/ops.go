@@ -192,13 +192,17 @@ func (e *engine) deleteChunk(ctx context.Context, id uint64) error {
 		return nil
 	}
 	lsn, err := e.accept(cs, &Mutation{Op: OpDelete, Chunk: id, Version: cs.version, CRC: chunkstore.CRC(nil)})
+	if err == nil {
+		// Before cs.mu is released: once it is, the delete may be applied
+		// and a new incarnation of the chunk take appends (deletedAfter).
+		e.mu.Lock()
+		e.deletedAt[id] = lsn
+		e.mu.Unlock()
+	}
 	cs.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	e.mu.Lock()
-	e.deletedAt[id] = lsn
-	e.mu.Unlock()
 	e.m.mutations.WithLabelValues(OpDelete.String()).Inc()
 	return e.j.Sync(ctx, lsn)
 }

@@ -13,7 +13,7 @@ func (s *Server) serviceDesc() *grpc.ServiceDesc {
 	e := s.e
 	desc := msgrpc.ServiceDesc(ServiceName,
 		msgrpc.Method("Write", func(ctx context.Context, r *WriteReq) (*WriteResp, error) {
-			if err := s.loadShm(r); err != nil {
+			if err := s.loadShm(ctx, r); err != nil {
 				return nil, err
 			}
 			return e.write(ctx, r)

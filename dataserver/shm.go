@@ -1,6 +1,7 @@
 package dataserver
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/lis-fs/lis/metaservice/msgrpc"
 	"golang.org/x/sys/unix"
+	"google.golang.org/grpc/peer"
 )
 
 // Shared-memory write windows. Over gRPC a 1 MiB write is cut into 64
@@ -238,11 +240,14 @@ func (w *shmWindows) close() {
 
 // loadShm replaces a write's window reference with a private copy of the
 // data, in a frame with room for the journal header (see WriteReq.frame).
-func (s *Server) loadShm(r *WriteReq) error {
+func (s *Server) loadShm(ctx context.Context, r *WriteReq) error {
 	if r.Shm == 0 {
 		return nil
 	}
+	p, _ := peer.FromContext(ctx)
 	switch {
+	case p == nil || p.Addr == nil || p.Addr.Network() != "unix":
+		return errChunk(r.Chunk, syscall.EINVAL, "write names window %d, but windows are for co-located clients on the unix socket", r.Shm)
 	case s.shm == nil:
 		return errChunk(r.Chunk, syscall.EINVAL, "write names window %d, but this dataserver has no window socket", r.Shm)
 	case len(r.Data) != 0:

@@ -70,6 +70,10 @@ func (w *streamWrite) MarshalBuffers() ([][]byte, error) {
 	return [][]byte{head.Bytes(), r.Data}, nil
 }
 
+// maxSyncingWrites bounds the syncing writes of one stream in progress at
+// once (see serveWrites).
+const maxSyncingWrites = 256
+
 // serveWrites is the server half of the Writes stream. Writes without
 // Sync are executed in arrival order on this goroutine, so a client's
 // unsynced writes on one stream are journaled in the order it sent them
@@ -82,6 +86,9 @@ func (s *Server) serveWrites(stream grpc.ServerStream) error {
 	var (
 		sendMu sync.Mutex // SendMsg is not safe for concurrent use
 		wg     sync.WaitGroup
+		// syncing bounds the syncing writes waiting at once: past it the
+		// stream stops reading, and HTTP/2 flow control stops the client.
+		syncing = make(chan struct{}, maxSyncingWrites)
 	)
 	defer wg.Wait()
 	answer := func(id uint64, resp *WriteResp, err error) {
@@ -104,7 +111,7 @@ func (s *Server) serveWrites(stream grpc.ServerStream) error {
 			}
 			return err
 		}
-		if err := s.loadShm(&w.Req); err != nil {
+		if err := s.loadShm(ctx, &w.Req); err != nil {
 			answer(w.ID, nil, err)
 			continue
 		}
@@ -113,9 +120,10 @@ func (s *Server) serveWrites(stream grpc.ServerStream) error {
 			answer(w.ID, resp, err)
 			continue
 		}
+		syncing <- struct{}{}
 		wg.Add(1)
 		go func() {
-			defer wg.Done()
+			defer func() { <-syncing; wg.Done() }()
 			resp, err := s.e.write(ctx, &w.Req)
 			answer(w.ID, resp, err)
 		}()

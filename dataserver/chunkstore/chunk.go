@@ -41,6 +41,7 @@ type Chunk struct {
 	busy     bool     // f is being opened or closed outside the lock
 	unsynced bool     // f was written since its last fdatasync
 	trimmed  bool     // the data file was cut to the sidecar's size
+	newFile  bool     // the data file was created and its directory not synced since
 	keep     int64    // ... or to this size, when larger (KeepTail)
 	closed   bool     // Close was called: the file is never reopened
 	// syncErr is the first failed fdatasync (or close after one). Once a
@@ -48,6 +49,7 @@ type Chunk struct {
 	// again, so it is sticky: SyncData keeps returning it and no
 	// checkpoint can claim the file's data durable.
 	syncErr      error
+	syncMu       sync.Mutex // serializes SyncData
 	lprev, lnext *Chunk
 	onList       *fdList
 }
@@ -194,6 +196,7 @@ func (c *Chunk) WriteAt(p []byte, off int64) error {
 		lo, hi := b*BlockSize, min((b+1)*BlockSize, c.meta.Size)
 		if lo >= off && hi <= end {
 			c.crcs[b] = blockCRC(p[lo-off : hi-off])
+			c.stale.remove(b)
 			continue
 		}
 		c.stale.add(b)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -250,4 +251,36 @@ func TestStaleBlocks(t *testing.T) {
 	require.NoError(t, c.WriteAt([]byte("x"), BlockSize+5))
 	require.NoError(t, c.Truncate(BlockSize+1))
 	require.True(t, c.stale.empty(), "truncation rehashes the new last block")
+}
+
+// TestSyncDataWaitsForSyncInFlight: a SyncData that arrives while another
+// one's fdatasync is running returns only after it (it used to see the
+// cleared flag and return at once, claiming data durable too early); and
+// a new data file's directory entry is synced with its data.
+func TestSyncDataWaitsForSyncInFlight(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	require.NoError(t, err)
+	c, err := s.Open(1)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.WriteAt([]byte("data"), 0))
+	require.True(t, c.newFile)
+
+	entered, release := make(chan struct{}), make(chan struct{})
+	s.syncHook = func() { close(entered); <-release }
+	first := make(chan error, 1)
+	go func() { first <- c.SyncData() }()
+	<-entered
+	s.syncHook = nil
+	second := make(chan error, 1)
+	go func() { second <- c.SyncData() }()
+	select {
+	case <-second:
+		t.Fatal("the second SyncData returned while the first's fdatasync was in flight")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	require.NoError(t, <-first)
+	require.NoError(t, <-second)
+	require.False(t, c.newFile, "the directory entry was synced")
 }

@@ -1,6 +1,7 @@
 package chunkstore
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -116,7 +117,17 @@ func (c *Chunk) acquire() (*os.File, error) {
 // file back to the sidecar's size (see the package doc). Called by the
 // goroutine that made c busy.
 func (c *Chunk) openData() (*os.File, error) {
-	f, err := os.OpenFile(c.store.dataPath(c.id), os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(c.store.dataPath(c.id), os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		// A new data file: its directory entry is synced with its data
+		// (syncData), so a synced write cannot lose the whole file.
+		f, err = os.OpenFile(c.store.dataPath(c.id), os.O_RDWR|os.O_CREATE, 0o644)
+		if err == nil {
+			c.store.fds.mu.Lock()
+			c.newFile = true
+			c.store.fds.mu.Unlock()
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open chunk %x: %w", c.id, err)
 	}
@@ -265,12 +276,20 @@ func (c *Chunk) closeChunk() error {
 }
 
 // syncData is Chunk.SyncData: an fdatasync if anything was written since
-// the last one (a clean file is not even reopened).
+// the last one (a clean file is not even reopened), and a sync of the
+// directory when the file is new. Callers are serialized (syncMu): one
+// that finds an fdatasync in flight waits for it instead of taking the
+// cleared flag for done.
 func (c *Chunk) syncData() error {
+	c.syncMu.Lock()
+	defer c.syncMu.Unlock()
 	fc := c.store.fds
 	fc.mu.Lock()
-	err, need := c.syncErr, c.unsynced
+	err, need, newFile := c.syncErr, c.unsynced, c.newFile
 	fc.mu.Unlock()
+	if err == nil && !need && newFile {
+		return c.syncNewEntry()
+	}
 	if err != nil || !need {
 		return err
 	}
@@ -283,6 +302,9 @@ func (c *Chunk) syncData() error {
 	fc.mu.Lock()
 	c.unsynced = false
 	fc.mu.Unlock()
+	if h := c.store.syncHook; h != nil {
+		h()
+	}
 	err = unix.Fdatasync(int(f.Fd()))
 	if err != nil {
 		err = fmt.Errorf("chunk %x: fdatasync: %w", c.id, err)
@@ -294,7 +316,21 @@ func (c *Chunk) syncData() error {
 		fc.mu.Unlock()
 	}
 	c.release(false)
+	if err == nil && newFile {
+		err = c.syncNewEntry()
+	}
 	return err
+}
+
+// syncNewEntry makes a new data file's directory entry durable.
+func (c *Chunk) syncNewEntry() error {
+	if err := syncDir(c.store.subdir(c.id)); err != nil {
+		return fmt.Errorf("chunk %x: sync directory: %w", c.id, err)
+	}
+	c.store.fds.mu.Lock()
+	c.newFile = false
+	c.store.fds.mu.Unlock()
+	return nil
 }
 
 func (fc *fdCache) listOf(c *Chunk) *fdList {

@@ -34,6 +34,8 @@ type Store struct {
 	dirs   map[string]bool // subdirectories known to exist
 
 	fds *fdCache
+
+	syncHook func() // tests: runs in SyncData just before its fdatasync
 }
 
 // Open opens (creating if needed) the store rooted at dir.

@@ -45,6 +45,7 @@ func (c *Chunk) Adopt(p []byte, off, n int64) error {
 		lo, hi := b*BlockSize, min((b+1)*BlockSize, c.meta.Size)
 		if p != nil && lo >= off && hi <= end {
 			c.crcs[b] = blockCRC(p[lo-off : hi-off])
+			c.stale.remove(b)
 			continue
 		}
 		if err := c.rehashBlock(f, b); err != nil {
@@ -66,6 +67,14 @@ func (c *Chunk) KeepTail(n int64) {
 
 // Trim cuts the data file back to the chunk's size now.
 func (c *Chunk) Trim() error { return c.CutTail(c.meta.Size) }
+
+// SyncErr is the sticky error of a failed fdatasync of the data file, or
+// nil (see SyncData).
+func (c *Chunk) SyncErr() error {
+	c.store.fds.mu.Lock()
+	defer c.store.fds.mu.Unlock()
+	return c.syncErr
+}
 
 // CutTail cuts the data file to n bytes, which must not be less than the
 // chunk's size: it drops a tail (or the part of one past n) that will
