@@ -114,6 +114,8 @@ func startChild(t *testing.T, dir string, env ...string) *child {
 	exited := make(chan struct{})
 	go func() { ch.cmd.Wait(); close(exited) }()
 	ch.exited = exited
+	// A failing test must not leave the child running (kill is idempotent).
+	t.Cleanup(ch.kill)
 	// Wait for the socket to accept before dialing, so the client does not
 	// start in gRPC's reconnect backoff.
 	sock := filepath.Join(dir, "ds.sock")
@@ -145,6 +147,7 @@ func (ch *child) kill() {
 	<-ch.exited
 	if ch.client != nil {
 		ch.client.Close()
+		ch.client = nil
 	}
 }
 

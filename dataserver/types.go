@@ -24,6 +24,9 @@ type WriteReq struct {
 	ShmLen int64  `msgpack:"sl,omitempty"`
 
 	frame []byte // set by DecodeMsgpack: Data with room for a header in front
+	// trusted is set by Local.Write, which computed CRC from Data itself:
+	// checking it again would only cost a pass over the data.
+	trusted bool
 }
 
 // WriteResp acknowledges a mutation: the chunk is now at Version and Size.
