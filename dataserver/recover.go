@@ -133,6 +133,7 @@ func (e *engine) replay(m *Mutation) error {
 	if err != nil {
 		return err
 	}
+	f.BeginReplay()
 	if err := applyToFile(f, m); err != nil {
 		return err
 	}

@@ -25,11 +25,14 @@ type Chunk struct {
 	store *Store
 	meta  Meta
 	crcs  []uint32
-	// stale marks blocks a write covered only in part: their checksum is
-	// computed when next needed (Snapshot, CRCs) rather than by reading the
-	// block back after every small write, which cost a 64 KiB read and
-	// checksum per 4 KiB write. ReadAt serves them unverified meanwhile.
+	// stale marks blocks whose checksum is not known: written in part
+	// while replaying, or by a write that failed and could not be read
+	// back. Snapshot (and CRCs, without recording) hash them from the data
+	// file; ReadAt serves them unverified until then.
 	stale staleSet
+	// replaying is set by BeginReplay and cleared by Snapshot: the data
+	// file may be ahead of crcs, so no checksum is patched from an old one.
+	replaying bool
 	// noFallocate is set once the filesystem said it cannot preallocate.
 	noFallocate bool
 
@@ -176,10 +179,12 @@ func (c *Chunk) readFull(f *os.File, p []byte, off int64) error {
 }
 
 // WriteAt writes p at off and updates the checksums of every block it
-// touches. On error the data file may hold part of p, but the checksums
-// and size still describe what this Chunk believes is there only if the
-// caller retries the same write; the engine therefore treats a failed
-// apply as "retry until it succeeds" and never moves on.
+// touches: a block p covers whole is hashed from p; a block it covers in
+// part gets its checksum patched (patchedBlockCRC) from the bytes p
+// replaces, read before the write. On error the data file may hold part
+// of p; the touched blocks are then rehashed from the file, so the
+// checksums still describe what is there (the engine retries a failed
+// apply until it succeeds and never moves on).
 func (c *Chunk) WriteAt(p []byte, off int64) error {
 	if off < 0 {
 		return fmt.Errorf("chunk %x: write at %d: %w", c.id, off, syscall.EINVAL)
@@ -187,21 +192,108 @@ func (c *Chunk) WriteAt(p []byte, off int64) error {
 	if len(p) == 0 {
 		return nil
 	}
-	if err := c.writeData(p, off); err != nil {
+	end := off + int64(len(p))
+	edges, err := c.edgeCRCs(p, off)
+	if err != nil {
 		return err
 	}
-	end := off + int64(len(p))
+	if err := c.writeData(p, off); err != nil {
+		c.rehashAfterFailure(off, end)
+		return err
+	}
 	c.growTo(end)
 	for b := off / BlockSize; b*BlockSize < end; b++ {
 		lo, hi := b*BlockSize, min((b+1)*BlockSize, c.meta.Size)
-		if lo >= off && hi <= end {
+		switch crc, ok := edges.get(b); {
+		case lo >= off && hi <= end:
 			c.crcs[b] = blockCRC(p[lo-off : hi-off])
 			c.stale.remove(b)
-			continue
+		case ok:
+			c.crcs[b] = crc
+		default:
+			c.stale.add(b)
 		}
-		c.stale.add(b)
 	}
 	return nil
+}
+
+// edgeBlocks holds the new checksums of the (at most two) blocks a write
+// covers in part.
+type edgeBlocks struct {
+	n     int
+	block [2]int64
+	crc   [2]uint32
+}
+
+func (e *edgeBlocks) get(b int64) (uint32, bool) {
+	for i := range e.n {
+		if e.block[i] == b {
+			return e.crc[i], true
+		}
+	}
+	return 0, false
+}
+
+// edgeCRCs computes, before p is written at off, the checksums that the
+// blocks p covers in part will have after it. A block whose current
+// checksum is not known (stale, or the chunk is replaying) is left out.
+func (c *Chunk) edgeCRCs(p []byte, off int64) (edgeBlocks, error) {
+	var e edgeBlocks
+	end := off + int64(len(p))
+	newSize := max(c.meta.Size, end)
+	for _, b := range []int64{off / BlockSize, (end - 1) / BlockSize} {
+		lo, hi := b*BlockSize, min((b+1)*BlockSize, newSize)
+		if (lo >= off && hi <= end) || (e.n > 0 && e.block[0] == b) || c.replaying || c.stale.has(b) {
+			continue
+		}
+		wlo, whi := max(off, lo), min(end, lo+BlockSize)
+		bp := blockPool.Get().(*[]byte)
+		was := (*bp)[:whi-wlo]
+		if err := c.oldBytes(was, wlo); err != nil {
+			blockPool.Put(bp)
+			return e, err
+		}
+		old := ZeroBlockCRC // a block past the old end is a hole
+		if b < int64(len(c.crcs)) {
+			old = c.crcs[b]
+		}
+		e.block[e.n], e.crc[e.n] = b, patchedBlockCRC(old, was, p[wlo-off:whi-off], wlo-lo)
+		e.n++
+		blockPool.Put(bp)
+	}
+	return e, nil
+}
+
+// oldBytes fills buf with the chunk's bytes at off as they are now:
+// zeros past the chunk's end, whatever the data file holds before it.
+func (c *Chunk) oldBytes(buf []byte, off int64) error {
+	inFile := max(0, min(int64(len(buf)), c.meta.Size-off))
+	clear(buf[inFile:])
+	if inFile == 0 {
+		return nil
+	}
+	f, err := c.acquire()
+	if err != nil {
+		return err
+	}
+	defer c.release(false)
+	return c.readFull(f, buf[:inFile], off)
+}
+
+// rehashAfterFailure rehashes, from the data file, the blocks of [off,
+// end) that exist after a failed write left unknown bytes there; a block
+// that cannot be read is marked stale (hashed at the next Snapshot, read
+// unverified until then).
+func (c *Chunk) rehashAfterFailure(off, end int64) {
+	f, err := c.acquire()
+	if err == nil {
+		defer c.release(false)
+	}
+	for b := off / BlockSize; b*BlockSize < min(end, c.meta.Size); b++ {
+		if err != nil || c.rehashBlock(f, b) != nil {
+			c.stale.add(b)
+		}
+	}
 }
 
 // writeData writes p at off of the data file.
@@ -302,9 +394,16 @@ func (c *Chunk) Allocate(off, n int64) error {
 // for good once an fdatasync of the file has failed (see syncErr).
 func (c *Chunk) SyncData() error { return c.syncData() }
 
+// BeginReplay tells the chunk that its owner is about to replay writes
+// that its data file may already hold: after a crash the file can be
+// ahead of the checksums its sidecar kept. Until the next Snapshot, a
+// block written in part is marked stale instead of having its checksum
+// patched from the old one, which may describe older bytes.
+func (c *Chunk) BeginReplay() { c.replaying = true }
+
 // Snapshot captures the metadata and checksums for Store.Checkpoint,
-// computing the stale checksums first. It needs exclusive access (like
-// WriteAt).
+// computing the stale checksums first, and ends a replay. It needs
+// exclusive access (like WriteAt).
 func (c *Chunk) Snapshot() (Snapshot, error) {
 	if !c.stale.empty() {
 		f, err := c.acquire()
@@ -319,6 +418,7 @@ func (c *Chunk) Snapshot() (Snapshot, error) {
 		}
 		c.release(false)
 	}
+	c.replaying = false
 	return Snapshot{chunk: c, side: sidecar{Meta: c.Meta(), CRCs: append([]uint32(nil), c.crcs...)}}, nil
 }
 

@@ -213,44 +213,105 @@ func mustSnapshot(t testing.TB, c *Chunk) Snapshot {
 	return s
 }
 
-// TestStaleBlocks: a block written in part gets its checksum at the next
-// snapshot (or CRCs) rather than at once; from then on it is verified
-// like any other.
-func TestStaleBlocks(t *testing.T) {
-	s, err := Open(t.TempDir(), Options{})
-	require.NoError(t, err)
-	c, err := s.Open(1)
-	require.NoError(t, err)
-	defer c.Close()
-	require.NoError(t, c.WriteAt(bytes.Repeat([]byte{7}, 2*BlockSize), 0))
+// modelCRCs is what a chunk's checksums must be for content m.
+func modelCRCs(m model) []uint32 {
+	var out []uint32
+	for lo := int64(0); lo < int64(len(m)); lo += BlockSize {
+		out = append(out, blockCRC(m[lo:min(lo+BlockSize, int64(len(m)))]))
+	}
+	return out
+}
+
+// TestPatchedBlockCRC: patching a block's checksum with the bytes a write
+// replaced gives the checksum of the block as rewritten, at any place and
+// length in the block.
+func TestPatchedBlockCRC(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 500 {
+		block := randBytes(r, BlockSize)
+		at := r.Int64N(BlockSize)
+		n := 1 + r.Int64N(BlockSize-at)
+		now := randBytes(r, int(n))
+		was := bytes.Clone(block[at : at+n])
+		old := blockCRC(block)
+		copy(block[at:], now)
+		require.Equal(t, blockCRC(block), patchedBlockCRC(old, was, now, at), "at %d, %d bytes", at, n)
+	}
+	require.Equal(t, uint32(1)<<31, xPow8n(0), "no zeros: x^0")
+}
+
+// TestWritesKeepChecksumsCurrent: after every write, whole or partial,
+// inside the chunk or growing it, each block's checksum is that of the
+// model at once; so a block damaged right after a small write is caught.
+func TestWritesKeepChecksumsCurrent(t *testing.T) {
+	s, c := openTemp(t)
+	r := rand.New(rand.NewPCG(5, 6))
+	var m model
+	for i := range 400 {
+		off := r.Int64N(6 * BlockSize)
+		n := 1 + r.Int64N(BlockSize/4)
+		if i%10 == 0 {
+			n = 1 + r.Int64N(3*BlockSize)
+		}
+		p := randBytes(r, int(n))
+		require.NoError(t, c.WriteAt(p, off))
+		m.write(p, off)
+		if i%37 == 0 {
+			size := r.Int64N(int64(len(m)) + BlockSize)
+			require.NoError(t, c.Truncate(size))
+			m.truncate(size)
+		}
+		require.True(t, c.stale.empty(), "write %d left a block unhashed", i)
+		require.Equal(t, modelCRCs(m), c.crcs, "after write %d (%d bytes at %d)", i, n, off)
+	}
+
 	require.NoError(t, c.WriteAt([]byte("partial"), BlockSize+100))
-	require.True(t, c.stale.has(1))
-	require.False(t, c.stale.has(0))
-
-	buf := make([]byte, 7)
-	require.NoError(t, c.ReadAt(buf, BlockSize+100))
-	require.Equal(t, "partial", string(buf))
-	want := bytes.Repeat([]byte{7}, BlockSize)
-	copy(want[100:], "partial")
-	crcs, err := c.CRCs()
+	f, err := os.OpenFile(s.dataPath(c.id), os.O_RDWR, 0)
 	require.NoError(t, err)
-	require.Equal(t, blockCRC(want), crcs[1])
-	require.True(t, c.stale.has(1), "CRCs does not record")
-
-	snap := mustSnapshot(t, c)
-	require.Equal(t, blockCRC(want), snap.side.CRCs[1])
-	require.True(t, c.stale.empty())
-
-	f, err := os.OpenFile(s.dataPath(1), os.O_RDWR, 0)
-	require.NoError(t, err)
-	_, err = f.WriteAt([]byte{8}, BlockSize+10)
+	_, err = f.WriteAt([]byte{^m[BlockSize+10]}, BlockSize+10)
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
-	require.ErrorIs(t, c.ReadAt(buf, BlockSize), syscall.EIO, "verified once hashed")
+	buf := make([]byte, 7)
+	require.ErrorIs(t, c.ReadAt(buf, BlockSize+100), syscall.EIO, "a block written in part is verified at once")
+}
+
+// TestReplayedWritesRehash: while replaying, the data file may be ahead of
+// the checksums, so a block written in part is hashed from the file at the
+// next snapshot rather than patched from a checksum of older bytes.
+func TestReplayedWritesRehash(t *testing.T) {
+	s, c := openTemp(t)
+	require.NoError(t, c.WriteAt(bytes.Repeat([]byte{7}, 2*BlockSize), 0))
+	// The file moves ahead of the checksums, as when a crash loses the
+	// sidecar written after these bytes reached the file.
+	f, err := os.OpenFile(s.dataPath(c.id), os.O_RDWR, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte("ahead"), BlockSize+10)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	c.BeginReplay()
+	require.NoError(t, c.WriteAt([]byte("ahead"), BlockSize+10)) // the replayed record
+	require.NoError(t, c.WriteAt([]byte("more"), 20))
+	require.True(t, c.stale.has(0) && c.stale.has(1))
+	crcs, err := c.CRCs()
+	require.NoError(t, err)
+	require.True(t, c.stale.has(1), "CRCs does not record")
+
+	want := model(bytes.Repeat([]byte{7}, 2*BlockSize))
+	want.write([]byte("ahead"), BlockSize+10)
+	want.write([]byte("more"), 20)
+	require.Equal(t, modelCRCs(want), crcs)
+	snap := mustSnapshot(t, c)
+	require.Equal(t, modelCRCs(want), snap.side.CRCs)
+	require.True(t, c.stale.empty())
+	require.False(t, c.replaying, "a snapshot ends the replay")
 
 	require.NoError(t, c.WriteAt([]byte("x"), BlockSize+5))
 	require.NoError(t, c.Truncate(BlockSize+1))
-	require.True(t, c.stale.empty(), "truncation rehashes the new last block")
+	require.True(t, c.stale.empty())
+	want.write([]byte("x"), BlockSize+5)
+	want.truncate(BlockSize + 1)
+	require.Equal(t, modelCRCs(want), c.crcs)
 }
 
 // TestSyncDataWaitsForSyncInFlight: a SyncData that arrives while another
@@ -283,4 +344,33 @@ func TestSyncDataWaitsForSyncInFlight(t *testing.T) {
 	require.NoError(t, <-first)
 	require.NoError(t, <-second)
 	require.False(t, c.newFile, "the directory entry was synced")
+}
+
+// TestTailAdopt: bytes written past the end with WriteTail are not part of
+// the chunk until adopted; adopting them, with their data at hand or read
+// back, leaves the checksums of the content, at any alignment.
+func TestTailAdopt(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, withData := range []bool{true, false} {
+		_, c := openTemp(t)
+		var m model
+		for i := range 40 {
+			off := c.Size() + r.Int64N(BlockSize/2)*int64(i%2)
+			p := randBytes(r, int(1+r.Int64N(2*BlockSize)))
+			require.NoError(t, c.WriteTail(p, off))
+			got := make([]byte, 8)
+			require.NoError(t, c.ReadAt(got, off))
+			require.Equal(t, make([]byte, 8), got, "a tail is not part of the chunk before Adopt")
+			adopt := p
+			if !withData {
+				adopt = nil
+			}
+			require.NoError(t, c.Adopt(adopt, off, int64(len(p))))
+			m.write(p, off)
+			require.Equal(t, modelCRCs(m), c.crcs, "adopt %d, data at hand %v", i, withData)
+		}
+		got := make([]byte, len(m))
+		require.NoError(t, c.ReadAt(got, 0))
+		require.True(t, bytes.Equal(m, got))
+	}
 }

@@ -7,12 +7,14 @@
 // therefore has the checksum of a zero block and truncation keeps the rule
 // true by recomputing the new last block. ReadAt verifies every block it
 // touches and fails the read with EIO (and reports the block) rather than
-// return data that does not match its checksum. A block that a write
-// covered only in part is "stale": its checksum is computed from the data
-// file at the next Snapshot (every checkpoint), not right after the write,
-// and until then ReadAt serves it unverified. Reading it back at once
-// would only have hashed the page cache the write had just filled, at the
-// price of a 64 KiB read per small write.
+// return data that does not match its checksum. A write keeps the
+// checksums current at once: a block it covers whole is hashed from the
+// write's data, a block it covers in part has its checksum patched from
+// the bytes the write replaces (CRC32C is affine, so the old checksum,
+// the old bytes and the new ones determine the new checksum), which costs
+// a read of those bytes rather than of the whole block. Only while the
+// owner replays its journal (BeginReplay) are such blocks "stale", hashed
+// from the data file at the next Snapshot.
 //
 // Durability. A Chunk's in-memory checksums always match the bytes the
 // chunk has written to its data file, but the sidecar on disk is only

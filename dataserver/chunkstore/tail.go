@@ -28,8 +28,7 @@ func (c *Chunk) WriteTail(p []byte, off int64) error {
 // Adopt makes the n bytes at off, written earlier by WriteTail, part of
 // the chunk, growing its size to cover them. p, when not nil, is those
 // bytes as written (their checksums are computed from it); with p nil
-// they are read back from the data file. The bytes of blocks it only
-// partly covers are read back either way.
+// they are read back from the data file.
 func (c *Chunk) Adopt(p []byte, off, n int64) error {
 	if off < 0 || n <= 0 || (p != nil && int64(len(p)) != n) {
 		return fmt.Errorf("chunk %x: adopt %d bytes at %d: %w", c.id, n, off, syscall.EINVAL)
@@ -43,13 +42,19 @@ func (c *Chunk) Adopt(p []byte, off, n int64) error {
 	c.growTo(end)
 	for b := off / BlockSize; b*BlockSize < end; b++ {
 		lo, hi := b*BlockSize, min((b+1)*BlockSize, c.meta.Size)
-		if p != nil && lo >= off && hi <= end {
+		switch {
+		case p != nil && lo >= off && hi <= end:
 			c.crcs[b] = blockCRC(p[lo-off : hi-off])
 			c.stale.remove(b)
-			continue
-		}
-		if err := c.rehashBlock(f, b); err != nil {
-			return err
+		case p != nil && !c.replaying && !c.stale.has(b):
+			// The adopted bytes were past the chunk's end, which its
+			// checksums count as zeros.
+			wlo, whi := max(off, lo), min(end, lo+BlockSize)
+			c.crcs[b] = patchedBlockCRC(c.crcs[b], zeroBlock[:whi-wlo], p[wlo-off:whi-off], wlo-lo)
+		default:
+			if err := c.rehashBlock(f, b); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
