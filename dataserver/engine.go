@@ -60,6 +60,10 @@ type engine struct {
 	// afterCheckpoint runs after each successful background checkpoint
 	// (the replicator enforces the journal size limit); may be nil.
 	afterCheckpoint func()
+	// replicaApplied, for tests, sees every replicated mutation this
+	// engine accepted, with the chunk's version before it, under the
+	// chunk's lock (so in the order the replica's state went through).
+	replicaApplied atomic.Pointer[func(m *Mutation, before uint64)]
 
 	stop    context.CancelFunc
 	wg      sync.WaitGroup

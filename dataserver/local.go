@@ -66,9 +66,5 @@ func (l *Local) GrantLease(ctx context.Context, lease Lease) error {
 
 // Delete is Client.Delete.
 func (l *Local) Delete(ctx context.Context, chunk uint64) error {
-	if err := l.s.e.deleteChunk(ctx, chunk); err != nil {
-		return err
-	}
-	l.s.repl.chunkDeleted(chunk)
-	return nil
+	return l.s.deleteChunk(ctx, chunk)
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var replMB = flag.Int("repl.mb", 0, "MiB of random overwrites in TestReplication (default 256; 32 with -short, 16 with -race)")
+var replMB = flag.Int("repl.mb", 0, "MiB of random overwrites in TestReplication (default 256; 32 with -short)")
 
 // replChunk models one replicated chunk: its current content and the
 // block checksums (and size) of every version it has had.
@@ -26,6 +26,17 @@ type replChunk struct {
 
 	mu       sync.Mutex
 	versions map[uint64]modelVersion
+	muts     map[uint64]modelMutation // what made each version
+}
+
+// modelMutation is a write (n bytes at off with checksum crc) or, with
+// truncate set, a truncation to size.
+type modelMutation struct {
+	truncate bool
+	off      int64
+	n        int
+	crc      uint32
+	size     int64
 }
 
 type modelVersion struct {
@@ -62,9 +73,18 @@ func (c *replChunk) mutate(version uint64, off int64, data []byte, truncate int6
 	for b := lo; b <= hi && b < n; b++ {
 		c.crcs[b] = blockCRCOf(c.content, b)
 	}
+	mm := modelMutation{truncate: data == nil, off: off, n: len(data), crc: chunkstore.CRC(data), size: truncate}
 	c.mu.Lock()
 	c.versions[version] = modelVersion{size: int64(len(c.content)), crcs: slices.Clone(c.crcs)}
+	c.muts[version] = mm
 	c.mu.Unlock()
+}
+
+func (c *replChunk) mutation(v uint64) (modelMutation, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	mm, ok := c.muts[v]
+	return mm, ok
 }
 
 func (c *replChunk) at(v uint64) (modelVersion, bool) {
@@ -74,22 +94,99 @@ func (c *replChunk) at(v uint64) (modelVersion, bool) {
 	return mv, ok
 }
 
-// TestReplication writes random overwrites (and a few truncates) to two
+// replicaStates checks, through the replica engine's replicaApplied
+// hook, every state a replica's chunks go through: each replicated write
+// or truncate must apply on top of the version just before it and be the
+// very mutation that made that version on the primary, so the replica
+// only ever holds versions the primary had (a prefix of its journal). A
+// full copy hides the chunk until it ends at some primary version, from
+// which the chain continues.
+type replicaStates struct {
+	t      *testing.T
+	chunks map[uint64]*replChunk
+
+	mu      sync.Mutex
+	checked int
+	copies  int
+	copying map[uint64]bool
+	failed  bool
+}
+
+func (rs *replicaStates) applied(m *Mutation, before uint64) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	fail := func(format string, args ...any) {
+		if !rs.failed {
+			rs.failed = true
+			rs.t.Errorf("replica chunk %x: "+format, append([]any{m.Chunk}, args...)...)
+		}
+	}
+	c := rs.chunks[m.Chunk]
+	if c == nil {
+		fail("not a chunk of the test")
+		return
+	}
+	switch m.Op {
+	case OpResyncBegin:
+		rs.copying[m.Chunk] = true
+		return
+	case OpResyncData:
+		if !rs.copying[m.Chunk] {
+			fail("copy data outside a copy")
+		}
+		return
+	case OpResyncEnd:
+		rs.copying[m.Chunk] = false
+		rs.copies++
+		return
+	case OpWrite, OpTruncate:
+	default:
+		return
+	}
+	mm, ok := c.mutation(m.Version)
+	switch {
+	case rs.copying[m.Chunk]:
+		fail("%s at version %d during a full copy", m.Op, m.Version)
+	case before != m.Version-1:
+		fail("version %d applied on top of version %d", m.Version, before)
+	case !ok:
+		fail("version %d was never made by the primary", m.Version)
+	case mm.truncate != (m.Op == OpTruncate):
+		fail("version %d is a %s, the primary made it with a different operation", m.Version, m.Op)
+	case mm.truncate && int64(m.Arg) != mm.size:
+		fail("version %d truncates to %d, the primary to %d", m.Version, m.Arg, mm.size)
+	case !mm.truncate && (m.Offset != mm.off || len(m.Data) != mm.n || chunkstore.CRC(m.Data) != mm.crc):
+		fail("version %d writes %d bytes at %d (crc %08x), the primary wrote %d at %d (crc %08x)",
+			m.Version, len(m.Data), m.Offset, chunkstore.CRC(m.Data), mm.n, mm.off, mm.crc)
+	default:
+		rs.checked++
+	}
+}
+
+// compressibleBytes returns n bytes of words, which lz4 compresses.
+func compressibleBytes(r *rand.Rand, n int) []byte {
+	words := []string{"chunk ", "journal ", "replica ", "version ", "lease ", "perth ", "london ", "nyc "}
+	b := make([]byte, 0, n+8)
+	for len(b) < n {
+		b = append(b, words[r.IntN(len(words))]...)
+	}
+	return b[:n]
+}
+
+// TestReplication writes random overwrites (and a few truncates) to three
 // chunks on one dataserver that replicates them to another over loopback
-// TCP. While it runs, the replica is sampled: whatever version it shows
-// (checksums, and one block read through the read path) must be exactly
-// the primary's content at that version, i.e. a prefix of the journal. In
-// the end the replica converges to identical content.
+// TCP. Every mutation the replica applies is checked to be the primary's
+// next one (replicaStates), and the replica is sampled as it goes: the
+// version it shows (checksums, and one block read through the read path)
+// must be exactly the primary's content at that version. In the end the
+// replica converges to identical content. One chunk's data compresses, so
+// lz4 batches are shipped too.
 func TestReplication(t *testing.T) {
 	total := *replMB
 	if total == 0 {
-		switch {
-		case raceEnabled:
-			total = 16
-		case testing.Short():
+		total = 256
+		if testing.Short() {
 			total = 32
-		default:
-			total = 256
 		}
 	}
 	ctx := context.Background()
@@ -105,8 +202,15 @@ func TestReplication(t *testing.T) {
 	// append.go), shipped from the chunk file rather than the journal.
 	const appended = 0xa3
 	ids := []uint64{0xa1, 0xa2, appended}
+	// 0xa2's data compresses.
+	const compressible = 0xa2
 	for _, id := range ids {
-		chunks[id] = &replChunk{versions: map[uint64]modelVersion{0: {}}}
+		chunks[id] = &replChunk{versions: map[uint64]modelVersion{0: {}}, muts: map[uint64]modelMutation{}}
+	}
+	states := &replicaStates{t: t, chunks: chunks, copying: map[uint64]bool{}}
+	hook := states.applied
+	b.e.replicaApplied.Store(&hook)
+	for _, id := range ids {
 		require.NoError(t, a.client.SetReplicas(ctx, id, []Peer{{ID: "b", Addr: b.Addr()}}))
 	}
 
@@ -136,6 +240,9 @@ func TestReplication(t *testing.T) {
 			n := 4<<10 + r.IntN(1<<20)
 			off := r.Int64N(span - int64(n))
 			data := randBytes(r, n)
+			if id == compressible {
+				data = compressibleBytes(r, n)
+			}
 			c.mutate(next, off, data, 0)
 			_, err = a.client.Write(ctx, WriteReq{Chunk: id, ExpectedVersion: versions[id], Offset: off, Data: data})
 			written += n
@@ -179,8 +286,23 @@ func TestReplication(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, st.Peers, 1)
 	require.Zero(t, st.Peers[0].Behind)
-	t.Logf("%d direct appends, %d full copies", st.DirectAppends, st.Peers[0].Resyncs)
+	ps := st.Peers[0]
+	t.Logf("%d direct appends, %d full copies; %d mutations checked on the replica; %d MiB shipped as %d MiB",
+		st.DirectAppends, ps.Resyncs, states.checked, ps.RawBytes>>20, ps.WireBytes>>20)
 	require.Positive(t, st.DirectAppends)
+	states.mu.Lock()
+	require.Equal(t, int(ps.Resyncs), states.copies, "every full copy the primary made was seen ending on the replica")
+	if states.copies == 0 {
+		made := 0
+		for _, v := range versions {
+			made += int(v)
+		}
+		require.Equal(t, made, states.checked, "the replica applied every version the primary made, one by one")
+	}
+	require.Positive(t, states.checked)
+	states.mu.Unlock()
+	require.Less(t, ps.WireBytes, ps.RawBytes, "lz4 compressed the compressible chunk's batches")
+	require.GreaterOrEqual(t, ps.RawBytes, int64(total)<<20, "everything written was shipped")
 }
 
 // sampleReplica checks the replica's state against the model until ctx

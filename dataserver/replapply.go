@@ -60,9 +60,13 @@ func (e *engine) applyReplicated(m *Mutation) (replOutcome, error) {
 	default:
 		return out, fmt.Errorf("chunk %x: %s cannot be replicated: %w", m.Chunk, m.Op, errBadMutation)
 	}
+	before := cs.version
 	lsn, err := e.accept(cs, m)
 	if err != nil {
 		return out, err
+	}
+	if hook := e.replicaApplied.Load(); hook != nil {
+		(*hook)(m, before)
 	}
 	return replOutcome{version: cs.version, lsn: lsn}, nil
 }

@@ -3,11 +3,16 @@ package dataserver
 import (
 	"bytes"
 	"context"
+	"errors"
 	"math/rand/v2"
+	"slices"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lis-fs/lis/dataserver/chunkstore"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -140,4 +145,62 @@ func TestPrimaryRestartResumesReplication(t *testing.T) {
 	rb, data := readAll(t, b.client, chunk)
 	require.Equal(t, version, rb.Version)
 	require.True(t, bytes.Equal([]byte(model), data))
+}
+
+// TestConcurrentReplicaListChanges: SetReplicas and Delete calls racing
+// on one chunk leave the senders tracking the list the journal recorded
+// last (they used to update the senders after releasing the chunk, in
+// either order).
+func TestConcurrentReplicaListChanges(t *testing.T) {
+	ctx := context.Background()
+	a := startServer(t, shortDir(t), "a", nil)
+	lists := [][]Peer{
+		{{ID: "p1", Addr: "127.0.0.1:9"}},
+		{{ID: "p2", Addr: "127.0.0.1:9"}},
+		{{ID: "p1", Addr: "127.0.0.1:9"}, {ID: "p3", Addr: "127.0.0.1:9"}},
+	}
+	tracked := func(chunk uint64) []string {
+		var ids []string
+		for _, ri := range a.repl.info(chunk) {
+			ids = append(ids, ri.Peer.ID)
+		}
+		return ids
+	}
+	journaled := func(chunk uint64) []string {
+		var ids []string
+		if cs := a.e.lookup(chunk); cs != nil {
+			cs.mu.RLock()
+			for _, p := range cs.replicas {
+				if cs.deleted {
+					break
+				}
+				ids = append(ids, p.ID)
+			}
+			cs.mu.RUnlock()
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	for round := range 20 {
+		chunk := uint64(0xc0 + round)
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 10 {
+					if w == 3 && round%2 == 1 && i == 5 {
+						assert.NoError(t, a.client.Delete(ctx, chunk))
+						continue
+					}
+					err := a.client.SetReplicas(ctx, chunk, lists[(w+i)%len(lists)])
+					if !errors.Is(err, syscall.ENOENT) { // deleted meanwhile
+						assert.NoError(t, err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		require.Equal(t, journaled(chunk), tracked(chunk), "round %d", round)
+	}
 }

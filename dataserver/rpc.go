@@ -28,11 +28,7 @@ func (s *Server) serviceDesc() *grpc.ServiceDesc {
 			return e.truncate(ctx, r)
 		}),
 		msgrpc.Method("Delete", func(ctx context.Context, r *DeleteReq) (*Empty, error) {
-			if err := e.deleteChunk(ctx, r.Chunk); err != nil {
-				return nil, err
-			}
-			s.repl.chunkDeleted(r.Chunk)
-			return &Empty{}, nil
+			return &Empty{}, s.deleteChunk(ctx, r.Chunk)
 		}),
 		msgrpc.Method("GrantLease", func(ctx context.Context, r *Lease) (*Empty, error) {
 			return &Empty{}, e.grantLease(ctx, r)
@@ -41,12 +37,7 @@ func (s *Server) serviceDesc() *grpc.ServiceDesc {
 			return &Empty{}, e.revokeLease(ctx, r)
 		}),
 		msgrpc.Method("SetReplicas", func(ctx context.Context, r *SetReplicasReq) (*Empty, error) {
-			old, err := e.setReplicas(ctx, r)
-			if err != nil {
-				return nil, err
-			}
-			s.repl.replicasChanged(r.Chunk, old, r.Replicas)
-			return &Empty{}, nil
+			return &Empty{}, s.setReplicas(ctx, r)
 		}),
 		msgrpc.Method("ChunkInfo", func(_ context.Context, r *ChunkReq) (*ChunkInfo, error) {
 			ci, err := e.info(r.Chunk)

@@ -38,6 +38,8 @@ type sender struct {
 	lastErr   string
 	resyncs   uint64
 	copied    int64
+	rawBytes  int64 // batch payloads shipped, before compression
+	wireBytes int64 // ... and as sent
 }
 
 // replState is what a sender knows of one chunk on its peer.
@@ -188,7 +190,8 @@ func (s *sender) info(chunk uint64) (ReplicaInfo, bool) {
 func (s *sender) stat() PeerStat {
 	s.mu.Lock()
 	ps := PeerStat{Peer: Peer{ID: s.peerID, Addr: s.addr}, Connected: s.connected, Chunks: len(s.chunks),
-		Resyncs: s.resyncs, CopiedBytes: s.copied, LastError: s.lastErr}
+		Resyncs: s.resyncs, CopiedBytes: s.copied, RawBytes: s.rawBytes, WireBytes: s.wireBytes,
+		LastError: s.lastErr}
 	acked := make(map[uint64]uint64, len(s.chunks))
 	for id, st := range s.chunks {
 		acked[id] = st.acked

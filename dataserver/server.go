@@ -29,6 +29,13 @@ type Server struct {
 	lis  []net.Listener
 	shm  *shmWindows // nil without a unix socket
 
+	// listLocks serialize, per chunk (striped by id), a change of the
+	// chunk's replica list or its deletion with the matching change of
+	// the senders, so that two such calls racing on one chunk leave the
+	// senders tracking what the journal recorded last. Taken before any
+	// engine or replicator lock.
+	listLocks [64]sync.Mutex
+
 	closeOnce sync.Once
 	closeErr  error
 	closed    chan struct{}
@@ -150,4 +157,30 @@ func (s *Server) closeListeners() {
 	for _, l := range s.lis {
 		l.Close()
 	}
+}
+
+// setReplicas journals chunk's new replica list and points the senders at
+// it.
+func (s *Server) setReplicas(ctx context.Context, req *SetReplicasReq) error {
+	mu := &s.listLocks[req.Chunk%uint64(len(s.listLocks))]
+	mu.Lock()
+	defer mu.Unlock()
+	old, err := s.e.setReplicas(ctx, req)
+	if err != nil {
+		return err
+	}
+	s.repl.replicasChanged(req.Chunk, old, req.Replicas)
+	return nil
+}
+
+// deleteChunk journals chunk's deletion and stops replicating it.
+func (s *Server) deleteChunk(ctx context.Context, chunk uint64) error {
+	mu := &s.listLocks[chunk%uint64(len(s.listLocks))]
+	mu.Lock()
+	defer mu.Unlock()
+	if err := s.e.deleteChunk(ctx, chunk); err != nil {
+		return err
+	}
+	s.repl.chunkDeleted(chunk)
+	return nil
 }

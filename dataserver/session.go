@@ -192,6 +192,8 @@ func (ss *session) flush(ctx context.Context, lsn journal.LSN) error {
 	ss.bb.reset()
 	ss.s.mu.Lock()
 	ss.inflight = append(ss.inflight, inflightBatch{seq: ss.seq, lsn: lsn})
+	ss.s.rawBytes += int64(b.RawLen)
+	ss.s.wireBytes += int64(len(b.Payload))
 	ss.s.mu.Unlock()
 	if err := ss.stream.SendMsg(b); err != nil {
 		return err

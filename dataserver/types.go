@@ -177,5 +177,7 @@ type PeerStat struct {
 	Behind      int    `msgpack:"b"` // chunks whose acked version is not current
 	Resyncs     uint64 `msgpack:"r"` // full copies made
 	CopiedBytes int64  `msgpack:"cb"`
+	RawBytes    int64  `msgpack:"rb"` // replication batches shipped, uncompressed
+	WireBytes   int64  `msgpack:"wb"` // ... as sent (lz4 where it helps)
 	LastError   string `msgpack:"e,omitempty"`
 }
