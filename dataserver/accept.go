@@ -82,6 +82,9 @@ func (e *engine) reserve(cs *chunkState, m *Mutation) error {
 			return errChunk(cs.id, syscall.ENOSPC, "write of %d bytes: %d of %d bytes used", n, used, c)
 		}
 	}
+	if err := e.space.take(n); err != nil {
+		return fmt.Errorf("chunk %x: %w", cs.id, err)
+	}
 	if !cs.needsAllocation(m.Offset, n) {
 		return nil
 	}

@@ -60,6 +60,12 @@ type Config struct {
 	// (the disk's own ENOSPC still applies).
 	Capacity int64
 
+	// ReserveSpace is the free space kept on the data directory's
+	// filesystem for checkpoints: writes fail with ENOSPC rather than
+	// take it (see diskSpace). Default 5% of the filesystem, at most
+	// 256 MiB; < 0 for none.
+	ReserveSpace int64
+
 	// NoLeases accepts client writes without a write lease (a one-machine
 	// volume with no metaservice to grant them). Replica apply never needs
 	// a lease.

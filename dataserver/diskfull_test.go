@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -15,8 +16,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// fillUntilENOSPC writes 256 KiB pieces round-robin over chunks until a
-// write fails with ENOSPC, and returns the model of what was acknowledged.
+// fillUntilENOSPC writes 256 KiB pieces round-robin over chunks (direct
+// appends), with small journaled overwrites and syncs among them, until a
+// write or sync fails with ENOSPC, and returns the model of what was
+// acknowledged.
 func fillUntilENOSPC(t *testing.T, c *Client, chunks []uint64, r *rand.Rand) (map[uint64]*chunkModel, map[uint64]uint64) {
 	t.Helper()
 	ctx := context.Background()
@@ -29,11 +32,26 @@ func fillUntilENOSPC(t *testing.T, c *Client, chunks []uint64, r *rand.Rand) (ma
 		id := chunks[i%len(chunks)]
 		off := int64(len(*models[id]))
 		p := randBytes(r, 256<<10)
+		if i%3 == 2 && off > 0 {
+			off, p = r.Int64N(off), randBytes(r, 4<<10)
+		}
 		resp, err := c.Write(ctx, WriteReq{Chunk: id, ExpectedVersion: versions[id], Offset: off, Data: p})
 		if errors.Is(err, syscall.ENOSPC) {
 			return models, versions
 		}
 		require.NoError(t, err)
+		if i%5 == 4 {
+			if _, err := c.Sync(ctx, id); errors.Is(err, syscall.ENOSPC) {
+				// The write was acknowledged; it is in the model whether
+				// or not it became durable, and no restart happens before
+				// the next check.
+				models[id].write(off, p)
+				versions[id] = resp.Version
+				return models, versions
+			} else {
+				require.NoError(t, err)
+			}
+		}
 		models[id].write(off, p)
 		versions[id] = resp.Version
 	}
@@ -84,22 +102,54 @@ func TestQuotaFull(t *testing.T) {
 	checkModels(t, ts.client, models, versions)
 }
 
-// TestDiskFull runs a dataserver on a small tmpfs (root only): the real
-// ENOSPC of the filesystem refuses writes, nothing acknowledged is lost,
-// and once space is freed writes work again.
-func TestDiskFull(t *testing.T) {
+// mountSmallFS mounts a fresh filesystem of the given kind ("tmpfs", or
+// "ext4" on a loop device over a sparse image) of sizeMiB, unmounted at
+// the end of the test. It skips the test where mounting is not possible
+// (not root, no loop devices).
+func mountSmallFS(t *testing.T, kind string, sizeMiB int) string {
 	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
+		t.Skip("mounting a filesystem needs root")
 	}
 	mnt := shortDir(t)
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=24m", "lis-test", mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount tmpfs: %v: %s", err, out)
+	var cmd *exec.Cmd
+	switch kind {
+	case "tmpfs":
+		cmd = exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%dm", sizeMiB), "lis-test", mnt)
+	case "ext4":
+		img := filepath.Join(shortDir(t), "fs.img")
+		require.NoError(t, os.WriteFile(img, nil, 0o600))
+		require.NoError(t, os.Truncate(img, int64(sizeMiB)<<20))
+		if out, err := exec.Command("mkfs.ext4", "-q", "-F", "-m", "0", img).CombinedOutput(); err != nil {
+			t.Skipf("mkfs.ext4: %v: %s", err, out)
+		}
+		cmd = exec.Command("mount", "-o", "loop", img, mnt)
+	default:
+		t.Fatalf("unknown filesystem %q", kind)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Skipf("cannot mount %s: %v: %s", kind, err, out)
 	}
 	t.Cleanup(func() {
 		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
 			t.Errorf("umount %s: %v: %s", mnt, err, out)
 		}
 	})
+	return mnt
+}
+
+// TestDiskFull runs a dataserver on a small real filesystem (root only):
+// the filesystem's own ENOSPC refuses writes, nothing acknowledged is
+// lost, and once space is freed writes work again. On ext4 space is
+// allocated at writeback (delayed allocation), not at write(2) as on
+// tmpfs, and fdatasync does real work.
+func TestDiskFull(t *testing.T) {
+	for _, kind := range []string{"tmpfs", "ext4"} {
+		t.Run(kind, func(t *testing.T) { testDiskFull(t, kind) })
+	}
+}
+
+func testDiskFull(t *testing.T, kind string) {
+	mnt := mountSmallFS(t, kind, 32)
 	// a filler file takes space we give back later
 	filler := filepath.Join(mnt, "filler")
 	require.NoError(t, os.WriteFile(filler, make([]byte, 6<<20), 0o644))

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/lis-fs/lis/dataserver/chunkstore"
 	"github.com/lis-fs/lis/journal"
@@ -27,6 +28,7 @@ type engine struct {
 	cfg   *Config
 	log   *slog.Logger
 	store *chunkstore.Store
+	space *diskSpace
 	j     *journal.Log
 	m     *metrics
 
@@ -83,6 +85,9 @@ func openEngine(cfg *Config, m *metrics, overLimit func(string, int64)) (*engine
 		return nil, err
 	}
 	e.store = store
+	if e.space, err = newDiskSpace(cfg.Dir, cfg.ReserveSpace, time.Now); err != nil {
+		return nil, fmt.Errorf("dataserver: %w", err)
+	}
 	limit := cfg.JournalSizeLimit
 	if limit < 0 {
 		limit = 0
