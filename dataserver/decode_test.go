@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math/rand/v2"
+	"net"
 	"testing"
 
 	"github.com/lis-fs/lis/dataserver/chunkstore"
@@ -11,6 +12,7 @@ import (
 	"github.com/pierrec/lz4/v4"
 	"github.com/stretchr/testify/require"
 	"github.com/vmihailenco/msgpack/v5"
+	"google.golang.org/grpc/peer"
 )
 
 func TestMutationRoundTrip(t *testing.T) {
@@ -142,8 +144,9 @@ func FuzzDecodeBatch(f *testing.F) {
 }
 
 // FuzzDecodeRequest decodes garbage into every request type with msgrpc's
-// decoder (exactly what the server does with a request) and hands whatever
-// decodes to the engine: nothing may panic, and the server must keep
+// decoder (exactly what the server does with a request; a write from the
+// Writes stream also names shared-memory windows) and hands whatever
+// decodes to the server: nothing may panic, and the server must keep
 // serving.
 func FuzzDecodeRequest(f *testing.F) {
 	seeds := []any{
@@ -153,6 +156,10 @@ func FuzzDecodeRequest(f *testing.F) {
 		&Lease{Chunk: 2, Holder: "f", Epoch: 1, Expiry: 1 << 62},
 		&SetReplicasReq{Chunk: 1, Replicas: []Peer{{ID: "x", Addr: "127.0.0.1:1"}}},
 		&SyncReq{Chunk: 1},
+		&streamWrite{ID: 7, Req: WriteReq{Chunk: 1, Shm: 3, ShmOff: 4096, ShmLen: 100}},
+		&DeleteReq{Chunk: 1},
+		&RevokeLeaseReq{Chunk: 2, Epoch: 1},
+		&ChunkReq{Chunk: 1},
 	}
 	for i, s := range seeds {
 		b, err := msgpack.Marshal(s)
@@ -165,8 +172,10 @@ func FuzzDecodeRequest(f *testing.F) {
 	ts := startServer(f, shortDir(f), "fuzz", func(c *Config) { c.ChunkSize = 1 << 20; c.MaxWrite = 64 << 10 })
 	e := ts.e
 	ctx := context.Background()
+	// as the Writes stream sees a co-located client
+	unixCtx := peer.NewContext(ctx, &peer.Peer{Addr: &net.UnixAddr{Name: "@", Net: "unix"}})
 	f.Fuzz(func(t *testing.T, kind uint8, b []byte) {
-		switch kind % 6 {
+		switch kind % uint8(len(seeds)) {
 		case 0:
 			var r WriteReq
 			if msgrpc.Decode(b, &r) == nil {
@@ -196,6 +205,27 @@ func FuzzDecodeRequest(f *testing.F) {
 			var r SyncReq
 			if msgrpc.Decode(b, &r) == nil {
 				_, _ = e.sync(ctx, &r)
+			}
+		case 6:
+			var w streamWrite
+			if msgrpc.Decode(b, &w) == nil && ts.loadShm(unixCtx, &w.Req) == nil {
+				_, _ = e.write(ctx, &w.Req)
+			}
+		case 7:
+			var r DeleteReq
+			if msgrpc.Decode(b, &r) == nil {
+				_ = ts.deleteChunk(ctx, r.Chunk)
+			}
+		case 8:
+			var r RevokeLeaseReq
+			if msgrpc.Decode(b, &r) == nil {
+				_ = e.revokeLease(ctx, &r)
+			}
+		case 9:
+			var r ChunkReq
+			if msgrpc.Decode(b, &r) == nil {
+				_, _ = e.info(r.Chunk)
+				_, _ = e.checksums(r.Chunk)
 			}
 		}
 	})
