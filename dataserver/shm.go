@@ -2,6 +2,7 @@ package dataserver
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -52,7 +53,6 @@ type shmWindows struct {
 	wg  sync.WaitGroup
 
 	mu      sync.Mutex // guards the fields below
-	next    uint64
 	windows map[uint64]*shmWindow
 	conns   map[net.Conn]struct{}
 	closed  bool
@@ -183,12 +183,23 @@ func mapWindow(fd int) ([]byte, error) {
 	return mem, nil
 }
 
+// register keeps a client's window and returns its id.
+//
+// Ids are random, not counted: every client of the unix socket can name
+// any id in a write, and a guessable one would let it write another
+// client's window (data that client had not sent yet) into its own chunk.
 func (w *shmWindows) register(mem []byte) uint64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.next++
-	w.windows[w.next] = &shmWindow{mem: mem, refs: 1}
-	return w.next
+	for {
+		var b [8]byte
+		rand.Read(b[:]) // never fails (crypto/rand)
+		id := binary.LittleEndian.Uint64(b[:])
+		if id != 0 && w.windows[id] == nil {
+			w.windows[id] = &shmWindow{mem: mem, refs: 1}
+			return id
+		}
+	}
 }
 
 // unref drops a reference to window id, unmapping it with the last one.

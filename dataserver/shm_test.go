@@ -54,6 +54,8 @@ func TestWindowBadRequests(t *testing.T) {
 	require.NoError(t, other.Close())
 
 	id := ts.client.window.id
+	// A client cannot guess another's window from its own (see register).
+	require.Greater(t, max(id, gone)-min(id, gone), uint64(1<<32), "window ids %x and %x", id, gone)
 	for _, tc := range []struct {
 		name string
 		req  WriteReq
