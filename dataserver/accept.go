@@ -17,7 +17,7 @@ func (e *engine) accept(cs *chunkState, m *Mutation) (journal.LSN, error) {
 	if err := e.flushAppendsLocked(cs); err != nil {
 		return 0, err
 	}
-	if err := e.reserve(cs, m); err != nil {
+	if err := e.reserve(cs, m, true); err != nil {
 		return 0, err
 	}
 	enc := m.encodeFramed()
@@ -70,8 +70,11 @@ func advanceState(cs *chunkState, m *Mutation) {
 }
 
 // reserve makes sure applying m later cannot run out of space: the quota
-// is checked and the blocks m writes are preallocated. Errors wrap ENOSPC.
-func (e *engine) reserve(cs *chunkState, m *Mutation) error {
+// and the free space are checked and, when preallocate is set, the blocks
+// m writes are preallocated. Errors wrap ENOSPC. A direct append needs no
+// preallocation: its data is written at once, and a filesystem out of
+// space fails that write.
+func (e *engine) reserve(cs *chunkState, m *Mutation, preallocate bool) error {
 	if m.Op != OpWrite && m.Op != OpResyncData {
 		return nil
 	}
@@ -85,7 +88,7 @@ func (e *engine) reserve(cs *chunkState, m *Mutation) error {
 	if err := e.space.take(n); err != nil {
 		return fmt.Errorf("chunk %x: %w", cs.id, err)
 	}
-	if !cs.needsAllocation(m.Offset, n) {
+	if !preallocate || !cs.needsAllocation(m.Offset, n) {
 		return nil
 	}
 	f, err := e.openFile(cs)

@@ -64,7 +64,7 @@ func (e *engine) appendable(cs *chunkState, m *Mutation) bool {
 // Caller holds cs.mu, which appendDirect releases.
 func (e *engine) appendDirect(ctx context.Context, cs *chunkState, m *Mutation, sync bool) (*WriteResp, error) {
 	m.Version = cs.version + 1
-	err := e.reserve(cs, m)
+	err := e.reserve(cs, m, false)
 	if err == nil {
 		err = e.writeTail(cs, m)
 	}
