@@ -32,10 +32,16 @@ import (
 // loses the write, as it may lose any write not yet synced, and the chunk
 // file's tail is cut off at recovery.
 //
+// A client write that is not an append while the chunk has unjournaled
+// appends (an overwrite behind them) is not journaled at once either: its
+// record would have to wait for theirs (writeBehindAppends). It becomes an
+// unjournaled entry too, journaled with its data after the appends.
+//
 // Invariants (under chunkState.mu): the unjournaled entries are the last
 // cs.unjournaled entries of cs.pending, in version order, with LSN 0; the
-// chunk file holds their data in its tail; no journal record of the chunk
-// is appended while any exist (accept journals them first).
+// chunk file holds the data of the appends among them in its tail; no
+// journal record of the chunk is appended while any exist (accept
+// journals them first).
 
 // directAppendMin is the smallest write that is appended directly: below
 // it the journal's group commit is cheaper than an fdatasync of the chunk
@@ -73,19 +79,45 @@ func (e *engine) appendDirect(ctx context.Context, cs *chunkState, m *Mutation, 
 		return nil, err
 	}
 	m.Op, m.Arg = OpAppend, uint64(len(m.Data))
-	e.q.stage(int64(len(m.Data)))
+	e.appends.Add(1)
+	return e.ackUnjournaled(ctx, cs, m, sync)
+}
+
+// writeBehindAppends acknowledges a client write to a chunk that has
+// unjournaled direct appends, without journaling it yet. Its record must
+// follow theirs, and theirs wait for an fdatasync of the chunk file, which
+// a caller that did not ask for durability must not wait for (a file
+// written front to back and then patched, as tar and databases do, paid
+// one per patch). The write joins the unjournaled entries, data and all;
+// the flusher or the next Sync journals it, with its data, right after
+// the appends. Caller holds cs.mu, which writeBehindAppends releases.
+func (e *engine) writeBehindAppends(ctx context.Context, cs *chunkState, m *Mutation, sync bool) (*WriteResp, error) {
+	m.Version = cs.version + 1
+	if err := e.reserve(cs, m, true); err != nil {
+		cs.mu.Unlock()
+		return nil, err
+	}
+	return e.ackUnjournaled(ctx, cs, m, sync)
+}
+
+// ackUnjournaled makes m, whose data is at hand (and, for an append, in
+// the chunk file's tail), the chunk's newest unjournaled entry and
+// acknowledges it; with sync, once the chunk is durable. Caller holds
+// cs.mu, which ackUnjournaled releases.
+func (e *engine) ackUnjournaled(ctx context.Context, cs *chunkState, m *Mutation, sync bool) (*WriteResp, error) {
+	n := len(m.Data)
+	e.q.stage(int64(n))
 	oldSize := cs.size
 	advanceState(cs, m)
 	e.logical.Add(cs.size - oldSize)
 	cs.pending = append(cs.pending, pendingMut{version: cs.version, m: m})
 	cs.unjournaled++
 	resp := &WriteResp{Version: cs.version, Size: cs.size}
-	n := len(m.Data)
+	op := m.Op
 	cs.mu.Unlock()
 
 	e.noteAppending(cs)
-	e.appends.Add(1)
-	e.m.mutations.WithLabelValues(OpAppend.String()).Inc()
+	e.m.mutations.WithLabelValues(op.String()).Inc()
 	e.m.writeBytes.Add(float64(n))
 	if sync {
 		if err := e.syncChunk(ctx, cs); err != nil {
@@ -186,11 +218,13 @@ func (e *engine) journalAppendsLocked(cs *chunkState, upTo uint64, withData bool
 		}
 		m := p.m
 		var rec []byte
-		if withData {
+		if m.Op == OpAppend && !withData {
+			rec = (&Mutation{Op: OpAppend, Chunk: m.Chunk, Version: m.Version, Offset: m.Offset, Arg: m.Arg, CRC: m.CRC}).Encode()
+		} else {
+			// A write behind the appends, or an append whose data the
+			// chunk file could not make durable: a plain write.
 			m.Op, m.Arg = OpWrite, 0
 			rec = m.encodeFramed()
-		} else {
-			rec = (&Mutation{Op: OpAppend, Chunk: m.Chunk, Version: m.Version, Offset: m.Offset, Arg: m.Arg, CRC: m.CRC}).Encode()
 		}
 		e.appendMu.Lock()
 		lsn, err := e.j.Append(rec)

@@ -1,8 +1,10 @@
 package dataserver
 
 import (
+	"bytes"
 	"context"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,4 +75,63 @@ func TestDirectAppends(t *testing.T) {
 	ts.stop(t)
 	ts = startServer(t, dir, "app", nil)
 	check("after restart")
+}
+
+// TestWriteBehindAppendsDoesNotWaitForSync: an overwrite that follows
+// direct appends not yet journaled is acknowledged while the chunk file's
+// fdatasync, which the appends' journal records wait for, is stalled; it
+// is journaled after them, reads see it at once, Sync makes both durable,
+// and both survive a restart in order.
+func TestWriteBehindAppendsDoesNotWaitForSync(t *testing.T) {
+	dir := shortDir(t)
+	mod := func(c *Config) { c.CheckpointInterval = time.Hour }
+	ts := startServer(t, dir, "wb", mod)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(5, 6))
+	const chunk = 9
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	ts.e.store.SetBeforeSync(func(id uint64) {
+		if id == chunk {
+			once.Do(func() { close(entered); <-release })
+		}
+	})
+
+	var model chunkModel
+	appended := randBytes(r, 1<<20)
+	resp, err := ts.client.Write(ctx, WriteReq{Chunk: chunk, Offset: 0, Data: appended})
+	require.NoError(t, err)
+	model.write(0, appended)
+	<-entered // the flusher is syncing the chunk file for the append
+
+	patch := randBytes(r, 4<<10)
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		resp, err = ts.client.Write(ctx, WriteReq{Chunk: chunk, ExpectedVersion: resp.Version, Offset: 8192, Data: patch})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		close(release)
+		t.Fatal("an unsynced overwrite waited for the chunk file's fdatasync")
+	}
+	model.write(8192, patch)
+	require.Equal(t, uint64(2), resp.Version)
+	got, data := readAll(t, ts.client, chunk)
+	require.Equal(t, uint64(2), got.Version)
+	require.True(t, bytes.Equal(model, data), "reads see the overwrite before it is journaled")
+
+	close(release)
+	v, err := ts.client.Sync(ctx, chunk)
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), v)
+	ts.stop(t)
+
+	ts = startServer(t, dir, "wb", mod)
+	got, data = readAll(t, ts.client, chunk)
+	require.Equal(t, uint64(2), got.Version)
+	require.True(t, bytes.Equal(model, data))
 }

@@ -227,3 +227,35 @@ func BenchmarkNewChunk(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(ts.e.j.Stats().SyncRounds-before)/float64(b.N), "syncs/op")
 }
+
+// BenchmarkPatchAfterAppend measures the ack latency of a 4 KiB overwrite
+// that follows a 1 MiB append to the same chunk, no sync asked (a file
+// written front to back and patched, as tar and databases do), and
+// reports p50 and p99.
+func BenchmarkPatchAfterAppend(b *testing.B) {
+	ts := benchServer(b)
+	r := rand.New(rand.NewPCG(4, 4))
+	big, small := randBytes(r, 1<<20), randBytes(r, 4<<10)
+	ctx := context.Background()
+	lat := make([]time.Duration, 0, b.N)
+	var version uint64
+	chunk := uint64(1)
+	b.ResetTimer()
+	for i := range b.N {
+		off := int64(i%32) << 20
+		if off == 0 && i > 0 {
+			chunk, version = chunk+1, 0
+		}
+		resp, err := ts.client.Write(ctx, WriteReq{Chunk: chunk, ExpectedVersion: version, Offset: off, Data: big})
+		require.NoError(b, err)
+		start := time.Now()
+		resp, err = ts.client.Write(ctx, WriteReq{Chunk: chunk, ExpectedVersion: resp.Version, Offset: off + 8192, Data: small})
+		lat = append(lat, time.Since(start))
+		require.NoError(b, err)
+		version = resp.Version
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50_us")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99_us")
+}

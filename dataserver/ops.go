@@ -60,8 +60,11 @@ func (e *engine) mutate(ctx context.Context, m *Mutation, expected uint64, any, 
 		cs.mu.Unlock()
 		return nil, err
 	}
-	if e.appendable(cs, m) {
+	switch {
+	case e.appendable(cs, m):
 		return e.appendDirect(ctx, cs, m, sync)
+	case m.Op == OpWrite && cs.unjournaled > 0:
+		return e.writeBehindAppends(ctx, cs, m, sync)
 	}
 	m.Version = cs.version + 1
 	// Once cs.mu is released the applier may apply m and recycle its

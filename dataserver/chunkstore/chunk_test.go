@@ -328,11 +328,11 @@ func TestSyncDataWaitsForSyncInFlight(t *testing.T) {
 	require.True(t, c.newFile)
 
 	entered, release := make(chan struct{}), make(chan struct{})
-	s.syncHook = func() { close(entered); <-release }
+	s.SetBeforeSync(func(uint64) { close(entered); <-release })
 	first := make(chan error, 1)
 	go func() { first <- c.SyncData() }()
 	<-entered
-	s.syncHook = nil
+	s.SetBeforeSync(nil)
 	second := make(chan error, 1)
 	go func() { second <- c.SyncData() }()
 	select {

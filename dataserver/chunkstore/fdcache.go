@@ -302,8 +302,8 @@ func (c *Chunk) syncData() error {
 	fc.mu.Lock()
 	c.unsynced = false
 	fc.mu.Unlock()
-	if h := c.store.syncHook; h != nil {
-		h()
+	if h := c.store.beforeSync.Load(); h != nil {
+		(*h)(c.id)
 	}
 	err = unix.Fdatasync(int(f.Fd()))
 	if err != nil {

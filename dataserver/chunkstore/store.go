@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Options configure a Store.
@@ -35,7 +36,20 @@ type Store struct {
 
 	fds *fdCache
 
-	syncHook func() // tests: runs in SyncData just before its fdatasync
+	// beforeSync, for failure injection and tests, runs in SyncData just
+	// before its fdatasync (see SetBeforeSync).
+	beforeSync atomic.Pointer[func(id uint64)]
+}
+
+// SetBeforeSync makes f run, with the chunk's id, just before every
+// fdatasync of a data file (nil: nothing). It is for failure injection
+// and tests: f may stall a sync to show what waits for it.
+func (s *Store) SetBeforeSync(f func(id uint64)) {
+	if f == nil {
+		s.beforeSync.Store(nil)
+		return
+	}
+	s.beforeSync.Store(&f)
 }
 
 // Open opens (creating if needed) the store rooted at dir.
