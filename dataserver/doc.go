@@ -25,7 +25,9 @@
 // written front to back) is written once: straight into the chunk file's
 // tail, acknowledged, and journaled as a data-less OpAppend record only
 // after an fdatasync of the chunk file, by the append flusher or the next
-// Sync (see append.go for the invariants and the recovery argument).
+// Sync (see append.go for the invariants and the recovery argument). A
+// write behind such appends is not made to wait for that fdatasync: it
+// stays unjournaled too, with its data, and is journaled right after them.
 //
 // Versions and leases. Every mutation bumps its chunk's version by one. A
 // client names the version it expects (or AnyVersion); a stale one is
