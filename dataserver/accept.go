@@ -85,10 +85,17 @@ func (e *engine) reserve(cs *chunkState, m *Mutation, preallocate bool) error {
 			return errChunk(cs.id, syscall.ENOSPC, "write of %d bytes: %d of %d bytes used", n, used, c)
 		}
 	}
-	if err := e.space.take(n); err != nil {
+	// A journaled write reaches the disk twice: in the journal, and in
+	// the chunk file where its blocks are new.
+	alloc := preallocate && cs.needsAllocation(m.Offset, n)
+	need := n
+	if alloc {
+		need += n
+	}
+	if err := e.space.take(need); err != nil {
 		return fmt.Errorf("chunk %x: %w", cs.id, err)
 	}
-	if !preallocate || !cs.needsAllocation(m.Offset, n) {
+	if !alloc {
 		return nil
 	}
 	f, err := e.openFile(cs)

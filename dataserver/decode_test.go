@@ -199,7 +199,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		case 4:
 			var r SetReplicasReq
 			if msgrpc.Decode(b, &r) == nil {
-				_, _ = e.setReplicas(ctx, &r)
+				_ = ts.setReplicas(ctx, &r)
 			}
 		case 5:
 			var r SyncReq

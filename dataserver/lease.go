@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lis-fs/lis/dataserver/chunkstore"
+	"github.com/lis-fs/lis/journal"
 )
 
 // checkLease refuses a client mutation unless this dataserver holds a
@@ -91,7 +92,8 @@ func (e *engine) grantLease(ctx context.Context, l *Lease) error {
 // revoke promises that no lease of epoch <= req.Epoch is honored from now
 // on, crash or not (the metaservice may then move the lease before it
 // expires), so the record that holds the chunk's epoch, this revoke's or a
-// grant's not yet synced, is made durable before it returns.
+// grant's not yet synced, is made durable before it returns, with every
+// mutation acknowledged before it.
 func (e *engine) revokeLease(ctx context.Context, req *RevokeLeaseReq) error {
 	cs := e.getOrCreate(req.Chunk)
 	cs.mu.Lock()
@@ -106,7 +108,14 @@ func (e *engine) revokeLease(ctx context.Context, req *RevokeLeaseReq) error {
 	if !cs.deleted {
 		err = e.raiseEpoch(cs, req.Epoch)
 	}
-	lsn := cs.epochLSN
+	// Everything acknowledged under the revoked leases is journaled and
+	// made durable too: the next holder takes over from this state, so
+	// none of it may be journaled (and shipped) after the revoke, nor be
+	// lost to a crash.
+	if err == nil {
+		err = e.flushAppendsLocked(cs)
+	}
+	lsn := max(cs.epochLSN, cs.lastLSN)
 	cs.mu.Unlock()
 	if err != nil {
 		return err
@@ -127,28 +136,25 @@ func (e *engine) raiseEpoch(cs *chunkState, epoch uint64) error {
 	return err
 }
 
-// setReplicas journals a chunk's replica list and returns the previous one.
-func (e *engine) setReplicas(ctx context.Context, req *SetReplicasReq) (old []Peer, err error) {
+// journalReplicas journals a chunk's replica list (not synced) and returns
+// the previous one and the record's LSN.
+func (e *engine) journalReplicas(req *SetReplicasReq) (old []Peer, lsn journal.LSN, err error) {
 	for _, p := range req.Replicas {
 		if p.ID == "" || p.Addr == "" || strings.ContainsAny(p.ID, "=\n") || strings.ContainsRune(p.Addr, '\n') {
-			return nil, errChunk(req.Chunk, syscall.EINVAL, "bad replica %q at %q", p.ID, p.Addr)
+			return nil, 0, errChunk(req.Chunk, syscall.EINVAL, "bad replica %q at %q", p.ID, p.Addr)
 		}
 		if p.ID == e.cfg.ID {
-			return nil, errChunk(req.Chunk, syscall.EINVAL, "a dataserver cannot be its own replica")
+			return nil, 0, errChunk(req.Chunk, syscall.EINVAL, "a dataserver cannot be its own replica")
 		}
 	}
 	cs := e.getOrCreate(req.Chunk)
 	cs.mu.Lock()
+	defer cs.mu.Unlock()
 	if cs.deleted {
-		cs.mu.Unlock()
-		return nil, errChunk(req.Chunk, syscall.ENOENT, "deleted")
+		return nil, 0, errChunk(req.Chunk, syscall.ENOENT, "deleted")
 	}
 	old = cs.replicas
 	data := encodePeers(req.Replicas)
-	lsn, err := e.accept(cs, &Mutation{Op: OpReplicas, Chunk: cs.id, Version: cs.version, Data: data, CRC: chunkstore.CRC(data)})
-	cs.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	return old, e.j.Sync(ctx, lsn)
+	lsn, err = e.accept(cs, &Mutation{Op: OpReplicas, Chunk: cs.id, Version: cs.version, Data: data, CRC: chunkstore.CRC(data)})
+	return old, lsn, err
 }

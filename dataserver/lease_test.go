@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -161,4 +162,39 @@ func powerCut(t *testing.T, dir string, durable uint64) int {
 		}
 	}
 	return removed
+}
+
+// TestRevokeMakesAcknowledgedWritesDurable: a revoke at the chunk's
+// current epoch journals and syncs everything acknowledged under the
+// lease, direct appends and writes behind them included, so the next
+// holder takes over from that state and nothing of it is shipped after
+// the revoke.
+func TestRevokeMakesAcknowledgedWritesDurable(t *testing.T) {
+	ctx := context.Background()
+	ts := startServer(t, shortDir(t), "ds1", func(c *Config) {
+		c.NoLeases = false
+		c.ApplyDelay, c.CheckpointInterval = time.Hour, time.Hour // only clients sync
+	})
+	const chunk = 7
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	ts.e.store.SetBeforeSync(func(uint64) { once.Do(func() { close(entered); <-release }) })
+	expiry := time.Now().Add(time.Hour).UnixNano()
+	require.NoError(t, ts.client.GrantLease(ctx, Lease{Chunk: chunk, Holder: "ds1", Epoch: 3, Expiry: expiry}))
+	resp, err := ts.client.Write(ctx, WriteReq{Chunk: chunk, Data: make([]byte, 1<<20)})
+	require.NoError(t, err)
+	<-entered // the flusher holds the append back
+	resp, err = ts.client.Write(ctx, WriteReq{Chunk: chunk, ExpectedVersion: resp.Version, Offset: 100, Data: []byte("behind")})
+	require.NoError(t, err)
+	info, err := ts.client.ChunkInfo(ctx, chunk)
+	require.NoError(t, err)
+	require.Less(t, info.DurableVersion, resp.Version)
+	close(release)
+
+	require.NoError(t, ts.client.RevokeLease(ctx, chunk, 3))
+	info, err = ts.client.ChunkInfo(ctx, chunk)
+	require.NoError(t, err)
+	require.Equal(t, resp.Version, info.DurableVersion, "every write acknowledged before the revoke is durable")
+	_, err = ts.client.Write(ctx, WriteReq{Chunk: chunk, ExpectedVersion: resp.Version, Data: []byte("late")})
+	require.ErrorIs(t, err, syscall.EPERM)
 }

@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"github.com/lis-fs/lis/dataserver/chunkstore"
+	"github.com/lis-fs/lis/journal"
 )
 
 // write is the client write path: checks, journal append, ack. The
@@ -183,31 +184,38 @@ func (e *engine) sync(ctx context.Context, req *SyncReq) (*SyncResp, error) {
 	return &SyncResp{Version: v}, nil
 }
 
-// deleteChunk journals a chunk's deletion (durably) and hides it at once.
-func (e *engine) deleteChunk(ctx context.Context, id uint64) error {
+// journalDelete journals a chunk's deletion (not synced) and hides the
+// chunk at once. It returns the record's LSN, 0 when there was nothing to
+// delete.
+func (e *engine) journalDelete(id uint64) (journal.LSN, error) {
 	cs := e.lookup(id)
 	if cs == nil {
-		return nil
+		return 0, nil
 	}
 	cs.mu.Lock()
+	defer cs.mu.Unlock()
 	if cs.deleted {
-		cs.mu.Unlock()
-		return nil
+		return 0, nil
 	}
 	lsn, err := e.accept(cs, &Mutation{Op: OpDelete, Chunk: id, Version: cs.version, CRC: chunkstore.CRC(nil)})
-	if err == nil {
-		// Before cs.mu is released: once it is, the delete may be applied
-		// and a new incarnation of the chunk take appends (deletedAfter).
-		e.mu.Lock()
-		e.deletedAt[id] = lsn
-		e.mu.Unlock()
-	}
-	cs.mu.Unlock()
 	if err != nil {
-		return err
+		return 0, err
 	}
+	// Before cs.mu is released: once it is, the delete may be applied and
+	// a new incarnation of the chunk take appends (deletedAfter).
+	e.mu.Lock()
+	e.deletedAt[id] = lsn
+	e.mu.Unlock()
 	e.m.mutations.WithLabelValues(OpDelete.String()).Inc()
-	return e.j.Sync(ctx, lsn)
+	return lsn, nil
+}
+
+// syncJournal makes the journal durable through lsn, a record of chunk.
+func (e *engine) syncJournal(ctx context.Context, chunk uint64, lsn journal.LSN) error {
+	if err := e.j.Sync(ctx, lsn); err != nil {
+		return fmt.Errorf("chunk %x: sync: %w", chunk, err)
+	}
+	return nil
 }
 
 // info describes chunk id.

@@ -291,18 +291,21 @@ func TestReplication(t *testing.T) {
 		st.DirectAppends, ps.Resyncs, states.checked, ps.RawBytes>>20, ps.WireBytes>>20)
 	require.Positive(t, st.DirectAppends)
 	states.mu.Lock()
-	require.Equal(t, int(ps.Resyncs), states.copies, "every full copy the primary made was seen ending on the replica")
+	// A copy sent on a session that broke before it arrived is sent again,
+	// so the primary may count more than the replica saw end.
+	require.LessOrEqual(t, states.copies, int(ps.Resyncs))
+	require.Equal(t, ps.Resyncs > 0, states.copies > 0, "full copies the primary made were seen ending on the replica")
 	if states.copies == 0 {
 		made := 0
 		for _, v := range versions {
 			made += int(v)
 		}
 		require.Equal(t, made, states.checked, "the replica applied every version the primary made, one by one")
+		require.GreaterOrEqual(t, ps.RawBytes, int64(total)<<20, "everything written was shipped")
 	}
 	require.Positive(t, states.checked)
 	states.mu.Unlock()
 	require.Less(t, ps.WireBytes, ps.RawBytes, "lz4 compressed the compressible chunk's batches")
-	require.GreaterOrEqual(t, ps.RawBytes, int64(total)<<20, "everything written was shipped")
 }
 
 // sampleReplica checks the replica's state against the model until ctx

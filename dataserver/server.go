@@ -159,28 +159,31 @@ func (s *Server) closeListeners() {
 	}
 }
 
-// setReplicas journals chunk's new replica list and points the senders at
-// it.
+// setReplicas journals chunk's new replica list, points the senders at
+// it, and makes the record durable. The senders follow the journaled list
+// even when the sync fails: the list is in force in memory either way.
 func (s *Server) setReplicas(ctx context.Context, req *SetReplicasReq) error {
 	mu := &s.listLocks[req.Chunk%uint64(len(s.listLocks))]
 	mu.Lock()
 	defer mu.Unlock()
-	old, err := s.e.setReplicas(ctx, req)
+	old, lsn, err := s.e.journalReplicas(req)
 	if err != nil {
 		return err
 	}
 	s.repl.replicasChanged(req.Chunk, old, req.Replicas)
-	return nil
+	return s.e.syncJournal(ctx, req.Chunk, lsn)
 }
 
-// deleteChunk journals chunk's deletion and stops replicating it.
+// deleteChunk journals chunk's deletion, stops replicating it, and makes
+// the record durable.
 func (s *Server) deleteChunk(ctx context.Context, chunk uint64) error {
 	mu := &s.listLocks[chunk%uint64(len(s.listLocks))]
 	mu.Lock()
 	defer mu.Unlock()
-	if err := s.e.deleteChunk(ctx, chunk); err != nil {
+	lsn, err := s.e.journalDelete(chunk)
+	if err != nil || lsn == 0 {
 		return err
 	}
 	s.repl.chunkDeleted(chunk)
-	return nil
+	return s.e.syncJournal(ctx, chunk, lsn)
 }

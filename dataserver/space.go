@@ -50,12 +50,14 @@ func newDiskSpace(dir string, reserve int64, now func() time.Time) (*diskSpace, 
 	if err := unix.Statfs(dir, &st); err != nil {
 		return nil, fmt.Errorf("statfs %s: %w", dir, err)
 	}
-	d.reserve = min(maxReserveSpace, int64(st.Blocks)*st.Bsize/20)
+	d.reserve = min(maxReserveSpace, int64(st.Blocks)*st.Frsize/20)
 	return d, nil
 }
 
 // take accounts for n bytes about to be written, or fails with an error
-// wrapping ENOSPC when that would eat into the reserve.
+// wrapping ENOSPC when that would eat into the reserve. Block counts are
+// in units of the fragment size (f_frsize), as statfs(2) says; f_bsize is
+// only the preferred I/O size, equal on ext4 and xfs but not everywhere.
 func (d *diskSpace) take(n int64) error {
 	if d.reserve < 0 {
 		return nil
@@ -69,7 +71,7 @@ func (d *diskSpace) take(n int64) error {
 		}
 		// Bavail: what an unprivileged writer may use; a dataserver
 		// running as root should leave root's reserved blocks alone too.
-		d.free, d.at = int64(st.Bavail)*st.Bsize, now
+		d.free, d.at = int64(st.Bavail)*st.Frsize, now
 	}
 	if d.free-n < d.reserve {
 		return fmt.Errorf("write of %d bytes: %d bytes free on %s, %d kept for checkpoints: %w",
