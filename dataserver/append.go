@@ -168,7 +168,7 @@ func (e *engine) syncChunk(ctx context.Context, cs *chunkState) error {
 // meanwhile are left for the next flush.
 func (e *engine) flushAppends(cs *chunkState) error {
 	cs.mu.RLock()
-	n, f := cs.unjournaled, cs.file
+	n, f, appends := cs.unjournaled, cs.file, hasUnjournaledAppends(cs)
 	var covered uint64
 	if n > 0 {
 		covered = cs.pending[len(cs.pending)-1].version
@@ -177,7 +177,10 @@ func (e *engine) flushAppends(cs *chunkState) error {
 	if n == 0 {
 		return nil
 	}
-	serr := f.SyncData()
+	var serr error
+	if appends {
+		serr = f.SyncData()
+	}
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	return e.journalAppendsLocked(cs, covered, e.syncFailed(cs, serr))
@@ -201,8 +204,20 @@ func (e *engine) flushAppendsLocked(cs *chunkState) error {
 	if cs.unjournaled == 0 {
 		return nil
 	}
-	withData := e.syncFailed(cs, cs.file.SyncData())
+	withData := hasUnjournaledAppends(cs) && e.syncFailed(cs, cs.file.SyncData())
 	return e.journalAppendsLocked(cs, math.MaxUint64, withData)
+}
+
+// hasUnjournaledAppends reports whether any of cs's unjournaled entries is
+// a direct append (the others, writes behind them, carry their data and
+// need no fdatasync of the chunk file). Caller holds cs.mu.
+func hasUnjournaledAppends(cs *chunkState) bool {
+	for _, p := range cs.pending[len(cs.pending)-cs.unjournaled:] {
+		if p.m.Op == OpAppend {
+			return true
+		}
+	}
+	return false
 }
 
 // journalAppendsLocked journals, in order, the unjournaled appends of cs
