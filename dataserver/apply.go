@@ -131,13 +131,13 @@ func applyToFile(f *chunkstore.Chunk, m *Mutation) error {
 	var err error
 	switch m.Op {
 	case OpWrite, OpResyncData:
-		err = f.WriteAt(m.Data, m.Offset)
+		err = f.WriteAtCRCs(m.Data, m.Offset, m.pieces)
 	case OpAppend:
 		var data []byte // nil when replaying: read back from the file
 		if len(m.Data) > 0 {
 			data = m.Data
 		}
-		err = f.Adopt(data, m.Offset, int64(m.Arg))
+		err = f.AdoptCRCs(data, m.Offset, int64(m.Arg), m.pieces)
 	case OpTruncate, OpResyncEnd:
 		err = f.Truncate(int64(m.Arg))
 	}

@@ -23,7 +23,8 @@ func (l *Local) Write(ctx context.Context, req WriteReq) (*WriteResp, error) {
 	req.Data = frame[mutationHeader:]
 	copy(req.Data, src)
 	req.frame = frame
-	req.CRC = chunkstore.CRC(req.Data)
+	req.pieces = chunkstore.PieceCRCs(nil, req.Data, req.Offset)
+	req.CRC = chunkstore.JoinCRCs(req.pieces, int64(len(req.Data)), req.Offset)
 	req.trusted = true
 	return l.s.e.write(ctx, &req)
 }

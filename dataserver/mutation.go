@@ -94,6 +94,10 @@ type Mutation struct {
 	// frame, when set, is a buffer whose tail is Data with room for the
 	// header in front (see encodeFramed).
 	frame []byte
+	// pieces, when set, are chunkstore.PieceCRCs of Data at Offset, taken
+	// when the write's checksum was checked; applying it then needs no
+	// pass of its own over Data. Never encoded.
+	pieces []uint32
 }
 
 const mutationHeader = 41

@@ -16,7 +16,7 @@ func (e *engine) write(ctx context.Context, req *WriteReq) (*WriteResp, error) {
 	if err := e.checkWriteReq(req); err != nil {
 		return nil, err
 	}
-	m := &Mutation{Op: OpWrite, Chunk: req.Chunk, Offset: req.Offset, CRC: req.CRC, Data: req.Data, frame: req.frame}
+	m := &Mutation{Op: OpWrite, Chunk: req.Chunk, Offset: req.Offset, CRC: req.CRC, Data: req.Data, frame: req.frame, pieces: req.pieces}
 	return e.mutate(ctx, m, req.ExpectedVersion, req.AnyVersion, req.Sync)
 }
 
@@ -31,10 +31,18 @@ func (e *engine) checkWriteReq(req *WriteReq) error {
 		return errChunk(req.Chunk, syscall.EINVAL, "write at offset %d", req.Offset)
 	case req.Offset > e.cfg.ChunkSize-n:
 		return errChunk(req.Chunk, syscall.EFBIG, "write at %d+%d past chunk size %d", req.Offset, n, e.cfg.ChunkSize)
-	case !req.trusted && chunkstore.CRC(req.Data) != req.CRC:
+	case !req.trusted && !checkPieces(req):
 		return errChunk(req.Chunk, syscall.EBADMSG, "write data does not match its checksum")
 	}
 	return nil
+}
+
+// checkPieces checks a write's data against its checksum in one pass that
+// also leaves the checksums of its pieces in req.pieces, for the apply.
+func checkPieces(req *WriteReq) bool {
+	n := int64(len(req.Data))
+	req.pieces = chunkstore.PieceCRCs(req.pieces[:0], req.Data, req.Offset)
+	return chunkstore.JoinCRCs(req.pieces, n, req.Offset) == req.CRC
 }
 
 // truncate is the client truncate path.

@@ -27,6 +27,9 @@ type WriteReq struct {
 	// trusted is set by Local.Write, which computed CRC from Data itself:
 	// checking it again would only cost a pass over the data.
 	trusted bool
+	// pieces are the chunkstore.PieceCRCs of Data at Offset, set when CRC
+	// is checked (or computed, by Local.Write).
+	pieces []uint32
 }
 
 // WriteResp acknowledges a mutation: the chunk is now at Version and Size.

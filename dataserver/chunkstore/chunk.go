@@ -185,7 +185,11 @@ func (c *Chunk) readFull(f *os.File, p []byte, off int64) error {
 // of p; the touched blocks are then rehashed from the file, so the
 // checksums still describe what is there (the engine retries a failed
 // apply until it succeeds and never moves on).
-func (c *Chunk) WriteAt(p []byte, off int64) error {
+func (c *Chunk) WriteAt(p []byte, off int64) error { return c.WriteAtCRCs(p, off, nil) }
+
+// WriteAtCRCs is WriteAt given the PieceCRCs of p at off (nil: not known),
+// which spare it a pass over p.
+func (c *Chunk) WriteAtCRCs(p []byte, off int64, pieces []uint32) error {
 	if off < 0 {
 		return fmt.Errorf("chunk %x: write at %d: %w", c.id, off, syscall.EINVAL)
 	}
@@ -193,7 +197,10 @@ func (c *Chunk) WriteAt(p []byte, off int64) error {
 		return nil
 	}
 	end := off + int64(len(p))
-	edges, err := c.edgeCRCs(p, off)
+	if !piecesFit(pieces, int64(len(p)), off) {
+		pieces = nil
+	}
+	edges, err := c.edgeCRCs(p, off, pieces)
 	if err != nil {
 		return err
 	}
@@ -206,7 +213,7 @@ func (c *Chunk) WriteAt(p []byte, off int64) error {
 		lo, hi := b*BlockSize, min((b+1)*BlockSize, c.meta.Size)
 		switch crc, ok := edges.get(b); {
 		case lo >= off && hi <= end:
-			c.crcs[b] = blockCRC(p[lo-off : hi-off])
+			c.crcs[b] = wholeBlockCRC(p, off, pieces, b, hi-lo)
 			c.stale.remove(b)
 		case ok:
 			c.crcs[b] = crc
@@ -234,10 +241,31 @@ func (e *edgeBlocks) get(b int64) (uint32, bool) {
 	return 0, false
 }
 
+// wholeBlockCRC is the checksum of block b, whose n bytes (n <
+// BlockSize only at the chunk's end) p, written at off, covers whole:
+// from pieces when known, else hashed.
+func wholeBlockCRC(p []byte, off int64, pieces []uint32, b, n int64) uint32 {
+	lo := b * BlockSize
+	if pieces == nil {
+		return blockCRC(p[lo-off : lo-off+n])
+	}
+	return paddedBlockCRC(pieces[b-off/BlockSize], n)
+}
+
+// partCRC is the CRC32C of the part of p, written at off, that falls in
+// block b: from pieces when known, else hashed.
+func partCRC(p []byte, off int64, pieces []uint32, b int64) uint32 {
+	if pieces != nil {
+		return pieces[b-off/BlockSize]
+	}
+	lo, hi := max(off, b*BlockSize), min(off+int64(len(p)), (b+1)*BlockSize)
+	return CRC(p[lo-off : hi-off])
+}
+
 // edgeCRCs computes, before p is written at off, the checksums that the
 // blocks p covers in part will have after it. A block whose current
 // checksum is not known (stale, or the chunk is replaying) is left out.
-func (c *Chunk) edgeCRCs(p []byte, off int64) (edgeBlocks, error) {
+func (c *Chunk) edgeCRCs(p []byte, off int64, pieces []uint32) (edgeBlocks, error) {
 	var e edgeBlocks
 	end := off + int64(len(p))
 	newSize := max(c.meta.Size, end)
@@ -257,7 +285,8 @@ func (c *Chunk) edgeCRCs(p []byte, off int64) (edgeBlocks, error) {
 		if b < int64(len(c.crcs)) {
 			old = c.crcs[b]
 		}
-		e.block[e.n], e.crc[e.n] = b, patchedBlockCRC(old, was, p[wlo-off:whi-off], wlo-lo)
+		now := partCRC(p, off, pieces, b)
+		e.block[e.n], e.crc[e.n] = b, patchedBlockCRC(old, CRC(was), now, wlo-lo, whi-wlo)
 		e.n++
 		blockPool.Put(bp)
 	}

@@ -235,9 +235,27 @@ func TestPatchedBlockCRC(t *testing.T) {
 		was := bytes.Clone(block[at : at+n])
 		old := blockCRC(block)
 		copy(block[at:], now)
-		require.Equal(t, blockCRC(block), patchedBlockCRC(old, was, now, at), "at %d, %d bytes", at, n)
+		require.Equal(t, blockCRC(block), patchedBlockCRC(old, CRC(was), CRC(now), at, n), "at %d, %d bytes", at, n)
 	}
 	require.Equal(t, uint32(1)<<31, xPow8n(0), "no zeros: x^0")
+	for _, n := range []int64{0, 1, 7, 4096, BlockSize - 1, BlockSize} {
+		require.Equal(t, CRC(zeroBlock[:n]), zerosCRC(n), "%d zeros", n)
+	}
+}
+
+// TestPieceCRCs: a write's pieces, cut at block boundaries, join to the
+// write's checksum at any offset and length.
+func TestPieceCRCs(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for range 300 {
+		off := r.Int64N(4 * BlockSize)
+		p := randBytes(r, int(1+r.Int64N(3*BlockSize)))
+		pieces := PieceCRCs(nil, p, off)
+		require.True(t, piecesFit(pieces, int64(len(p)), off))
+		require.Equal(t, CRC(p), JoinCRCs(pieces, int64(len(p)), off), "%d bytes at %d", len(p), off)
+	}
+	require.False(t, piecesFit(nil, 10, 0))
+	require.False(t, piecesFit([]uint32{1}, BlockSize+1, 0))
 }
 
 // TestWritesKeepChecksumsCurrent: after every write, whole or partial,
@@ -254,7 +272,11 @@ func TestWritesKeepChecksumsCurrent(t *testing.T) {
 			n = 1 + r.Int64N(3*BlockSize)
 		}
 		p := randBytes(r, int(n))
-		require.NoError(t, c.WriteAt(p, off))
+		if i%2 == 0 {
+			require.NoError(t, c.WriteAt(p, off))
+		} else {
+			require.NoError(t, c.WriteAtCRCs(p, off, PieceCRCs(nil, p, off)))
+		}
 		m.write(p, off)
 		if i%37 == 0 {
 			size := r.Int64N(int64(len(m)) + BlockSize)
@@ -361,11 +383,14 @@ func TestTailAdopt(t *testing.T) {
 			got := make([]byte, 8)
 			require.NoError(t, c.ReadAt(got, off))
 			require.Equal(t, make([]byte, 8), got, "a tail is not part of the chunk before Adopt")
-			adopt := p
-			if !withData {
-				adopt = nil
+			switch {
+			case !withData:
+				require.NoError(t, c.Adopt(nil, off, int64(len(p))))
+			case i%2 == 0:
+				require.NoError(t, c.Adopt(p, off, int64(len(p))))
+			default:
+				require.NoError(t, c.AdoptCRCs(p, off, int64(len(p)), PieceCRCs(nil, p, off)))
 			}
-			require.NoError(t, c.Adopt(adopt, off, int64(len(p))))
 			m.write(p, off)
 			require.Equal(t, modelCRCs(m), c.crcs, "adopt %d, data at hand %v", i, withData)
 		}

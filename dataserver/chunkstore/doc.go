@@ -12,7 +12,10 @@
 // write's data, a block it covers in part has its checksum patched from
 // the bytes the write replaces (CRC32C is affine, so the old checksum,
 // the old bytes and the new ones determine the new checksum), which costs
-// a read of those bytes rather than of the whole block. Only while the
+// a read of those bytes rather than of the whole block. A caller that has
+// checked the write's own checksum passes the checksums of its pieces
+// (PieceCRCs, cut at block boundaries; JoinCRCs gives the whole), so the
+// data is hashed once on its way in. Only while the
 // owner replays its journal (BeginReplay) are such blocks "stale", hashed
 // from the data file at the next Snapshot.
 //

@@ -29,9 +29,16 @@ func (c *Chunk) WriteTail(p []byte, off int64) error {
 // the chunk, growing its size to cover them. p, when not nil, is those
 // bytes as written (their checksums are computed from it); with p nil
 // they are read back from the data file.
-func (c *Chunk) Adopt(p []byte, off, n int64) error {
+func (c *Chunk) Adopt(p []byte, off, n int64) error { return c.AdoptCRCs(p, off, n, nil) }
+
+// AdoptCRCs is Adopt given the PieceCRCs of p at off (nil: not known),
+// which spare it a pass over p.
+func (c *Chunk) AdoptCRCs(p []byte, off, n int64, pieces []uint32) error {
 	if off < 0 || n <= 0 || (p != nil && int64(len(p)) != n) {
 		return fmt.Errorf("chunk %x: adopt %d bytes at %d: %w", c.id, n, off, syscall.EINVAL)
+	}
+	if p == nil || !piecesFit(pieces, n, off) {
+		pieces = nil
 	}
 	f, err := c.acquire()
 	if err != nil {
@@ -44,13 +51,13 @@ func (c *Chunk) Adopt(p []byte, off, n int64) error {
 		lo, hi := b*BlockSize, min((b+1)*BlockSize, c.meta.Size)
 		switch {
 		case p != nil && lo >= off && hi <= end:
-			c.crcs[b] = blockCRC(p[lo-off : hi-off])
+			c.crcs[b] = wholeBlockCRC(p, off, pieces, b, hi-lo)
 			c.stale.remove(b)
 		case p != nil && !c.replaying && !c.stale.has(b):
 			// The adopted bytes were past the chunk's end, which its
 			// checksums count as zeros.
 			wlo, whi := max(off, lo), min(end, lo+BlockSize)
-			c.crcs[b] = patchedBlockCRC(c.crcs[b], zeroBlock[:whi-wlo], p[wlo-off:whi-off], wlo-lo)
+			c.crcs[b] = patchedBlockCRC(c.crcs[b], zerosCRC(whi-wlo), partCRC(p, off, pieces, b), wlo-lo, whi-wlo)
 		default:
 			if err := c.rehashBlock(f, b); err != nil {
 				return err
