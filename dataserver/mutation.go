@@ -176,14 +176,22 @@ func (m *Mutation) validate(maxChunk int64) error {
 	if m.Op == OpAppend {
 		return m.validateAppend(maxChunk)
 	}
-	if chunkstore.CRC(m.Data) != m.CRC {
-		return fmt.Errorf("%w: %s of chunk %x: data checksum mismatch", errBadMutation, m.Op, m.Chunk)
-	}
+	crc := chunkstore.CRC
 	switch m.Op {
 	case OpWrite, OpResyncData:
 		if m.Offset < 0 || m.Offset > maxChunk || int64(len(m.Data)) > maxChunk-m.Offset {
 			return fmt.Errorf("%w: %s of chunk %x at %d+%d past chunk size", errBadMutation, m.Op, m.Chunk, m.Offset, len(m.Data))
 		}
+		// Checked piece by piece, so that applying it hashes nothing again.
+		crc = func(data []byte) uint32 {
+			m.pieces = chunkstore.PieceCRCs(nil, data, m.Offset)
+			return chunkstore.JoinCRCs(m.pieces, int64(len(data)), m.Offset)
+		}
+	}
+	if crc(m.Data) != m.CRC {
+		return fmt.Errorf("%w: %s of chunk %x: data checksum mismatch", errBadMutation, m.Op, m.Chunk)
+	}
+	switch m.Op {
 	case OpTruncate, OpResyncEnd:
 		if m.Arg > uint64(maxChunk) {
 			return fmt.Errorf("%w: %s of chunk %x to %d past chunk size", errBadMutation, m.Op, m.Chunk, m.Arg)
