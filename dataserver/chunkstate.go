@@ -27,9 +27,8 @@ type chunkState struct {
 	file      *chunkstore.Chunk // nil until first needed; its data file is opened by the store on demand
 	version   uint64
 	size      int64
-	epoch     uint64      // highest lease epoch seen
-	epochLSN  journal.LSN // the journal record that set epoch (0: from the chunk file); a revoke syncs it
-	lease     Lease       // current lease; Holder == "" means none
+	epoch     uint64 // highest lease epoch seen
+	lease     Lease  // current lease; Holder == "" means none
 	replicas  []Peer
 	resyncing bool // replica side: a full copy is under way
 	deleted   bool

@@ -178,63 +178,40 @@ func FuzzDecodeRequest(f *testing.F) {
 	ctx := context.Background()
 	// as the Writes stream sees a co-located client
 	unixCtx := peer.NewContext(ctx, &peer.Peer{Addr: &net.UnixAddr{Name: "@", Net: "unix"}})
-	f.Fuzz(func(t *testing.T, kind uint8, b []byte) {
-		switch kind % uint8(len(seeds)) {
-		case 0:
-			var r WriteReq
-			if msgrpc.Decode(b, &r) == nil {
-				_, _ = e.write(ctx, &r)
-			}
-		case 1:
-			var r ReadReq
-			if msgrpc.Decode(b, &r) == nil {
-				_, _ = e.read(&r)
-			}
-		case 2:
-			var r TruncateReq
-			if msgrpc.Decode(b, &r) == nil {
-				_, _ = e.truncate(ctx, &r)
-			}
-		case 3:
-			var r Lease
-			if msgrpc.Decode(b, &r) == nil {
-				_ = e.grantLease(ctx, &r)
-			}
-		case 4:
-			var r SetReplicasReq
-			if msgrpc.Decode(b, &r) == nil {
-				_ = ts.setReplicas(ctx, &r)
-			}
-		case 5:
-			var r SyncReq
-			if msgrpc.Decode(b, &r) == nil {
-				_, _ = e.sync(ctx, &r)
-			}
-		case 6:
-			var w streamWrite
-			if msgrpc.Decode(b, &w) == nil && ts.loadShm(unixCtx, &w.Req) == nil {
+	handlers := []func([]byte){ // in the order of seeds
+		decoded(func(r *WriteReq) { _, _ = e.write(ctx, r) }),
+		decoded(func(r *ReadReq) { _, _ = e.read(r) }),
+		decoded(func(r *TruncateReq) { _, _ = e.truncate(ctx, r) }),
+		decoded(func(r *Lease) { _ = e.grantLease(ctx, r) }),
+		decoded(func(r *SetReplicasReq) { _ = ts.setReplicas(ctx, r) }),
+		decoded(func(r *SyncReq) { _, _ = e.sync(ctx, r) }),
+		decoded(func(w *streamWrite) {
+			if ts.loadShm(unixCtx, &w.Req) == nil {
 				_, _ = e.write(ctx, &w.Req)
 			}
-		case 7:
-			var r DeleteReq
-			if msgrpc.Decode(b, &r) == nil {
-				_ = ts.deleteChunk(ctx, r.Chunk)
-			}
-		case 8:
-			var r RevokeLeaseReq
-			if msgrpc.Decode(b, &r) == nil {
-				_ = e.revokeLease(ctx, &r)
-			}
-		case 9:
-			var r ChunkReq
-			if msgrpc.Decode(b, &r) == nil {
-				_, _ = e.info(r.Chunk)
-				_, _ = e.checksums(r.Chunk)
-			}
-		}
-	})
+		}),
+		decoded(func(r *DeleteReq) { _ = ts.deleteChunk(ctx, r.Chunk) }),
+		decoded(func(r *RevokeLeaseReq) { _ = e.revokeLease(ctx, r) }),
+		decoded(func(r *ChunkReq) {
+			_, _ = e.info(r.Chunk)
+			_, _ = e.checksums(r.Chunk)
+		}),
+	}
+	require.Len(f, handlers, len(seeds))
+	f.Fuzz(func(t *testing.T, kind uint8, b []byte) { handlers[int(kind)%len(handlers)](b) })
 	_, err := ts.client.Stat(ctx)
 	require.NoError(f, err, "the server still serves")
+}
+
+// decoded returns a handler that decodes its input into a T with msgrpc's
+// decoder, as the server does, and hands whatever decodes to fn.
+func decoded[T any](fn func(*T)) func([]byte) {
+	return func(b []byte) {
+		var r T
+		if msgrpc.Decode(b, &r) == nil {
+			fn(&r)
+		}
+	}
 }
 
 // TestWriteReqDecode: the custom decoder reads what msgpack encodes from

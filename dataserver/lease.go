@@ -115,7 +115,7 @@ func (e *engine) revokeLease(ctx context.Context, req *RevokeLeaseReq) error {
 	if err == nil {
 		err = e.flushAppendsLocked(cs)
 	}
-	lsn := max(cs.epochLSN, cs.lastLSN)
+	lsn := cs.lastLSN // the chunk's newest record, at or after its epoch's
 	cs.mu.Unlock()
 	if err != nil {
 		return err
@@ -123,16 +123,13 @@ func (e *engine) revokeLease(ctx context.Context, req *RevokeLeaseReq) error {
 	return e.j.Sync(ctx, lsn)
 }
 
-// raiseEpoch journals a new highest epoch (no-op otherwise), not synced,
-// and records its LSN in cs.epochLSN. Caller holds cs.mu.
+// raiseEpoch journals a new highest epoch (no-op otherwise), not synced.
+// Caller holds cs.mu.
 func (e *engine) raiseEpoch(cs *chunkState, epoch uint64) error {
 	if epoch <= cs.epoch {
 		return nil
 	}
-	lsn, err := e.accept(cs, &Mutation{Op: OpLease, Chunk: cs.id, Version: cs.version, Arg: epoch, CRC: chunkstore.CRC(nil)})
-	if err == nil {
-		cs.epochLSN = lsn
-	}
+	_, err := e.accept(cs, &Mutation{Op: OpLease, Chunk: cs.id, Version: cs.version, Arg: epoch, CRC: chunkstore.CRC(nil)})
 	return err
 }
 

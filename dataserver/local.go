@@ -2,8 +2,6 @@ package dataserver
 
 import (
 	"context"
-
-	"github.com/lis-fs/lis/dataserver/chunkstore"
 )
 
 // Local is an in-process client of a Server, for a FUSE client in the same
@@ -23,8 +21,7 @@ func (l *Local) Write(ctx context.Context, req WriteReq) (*WriteResp, error) {
 	req.Data = frame[mutationHeader:]
 	copy(req.Data, src)
 	req.frame = frame
-	req.pieces = chunkstore.PieceCRCs(nil, req.Data, req.Offset)
-	req.CRC = chunkstore.JoinCRCs(req.pieces, int64(len(req.Data)), req.Offset)
+	req.pieces, req.CRC = checksumPieces(nil, req.Data, req.Offset)
 	req.trusted = true
 	return l.s.e.write(ctx, &req)
 }

@@ -176,31 +176,37 @@ func (m *Mutation) validate(maxChunk int64) error {
 	if m.Op == OpAppend {
 		return m.validateAppend(maxChunk)
 	}
-	crc := chunkstore.CRC
+	var crc uint32
 	switch m.Op {
 	case OpWrite, OpResyncData:
 		if m.Offset < 0 || m.Offset > maxChunk || int64(len(m.Data)) > maxChunk-m.Offset {
 			return fmt.Errorf("%w: %s of chunk %x at %d+%d past chunk size", errBadMutation, m.Op, m.Chunk, m.Offset, len(m.Data))
 		}
 		// Checked piece by piece, so that applying it hashes nothing again.
-		crc = func(data []byte) uint32 {
-			m.pieces = chunkstore.PieceCRCs(nil, data, m.Offset)
-			return chunkstore.JoinCRCs(m.pieces, int64(len(data)), m.Offset)
-		}
-	}
-	if crc(m.Data) != m.CRC {
-		return fmt.Errorf("%w: %s of chunk %x: data checksum mismatch", errBadMutation, m.Op, m.Chunk)
-	}
-	switch m.Op {
+		m.pieces, crc = checksumPieces(nil, m.Data, m.Offset)
 	case OpTruncate, OpResyncEnd:
 		if m.Arg > uint64(maxChunk) {
 			return fmt.Errorf("%w: %s of chunk %x to %d past chunk size", errBadMutation, m.Op, m.Chunk, m.Arg)
 		}
+		crc = chunkstore.CRC(m.Data)
+	default:
+		crc = chunkstore.CRC(m.Data)
+	}
+	if crc != m.CRC {
+		return fmt.Errorf("%w: %s of chunk %x: data checksum mismatch", errBadMutation, m.Op, m.Chunk)
 	}
 	if m.Op.bumpsVersion() && m.Version == 0 {
 		return fmt.Errorf("%w: %s of chunk %x to version 0", errBadMutation, m.Op, m.Chunk)
 	}
 	return nil
+}
+
+// checksumPieces returns the chunkstore.PieceCRCs of data written at off
+// (appended to dst) and the CRC32C they join to: one pass over the data
+// gives both the write's checksum and the block checksums its apply needs.
+func checksumPieces(dst []uint32, data []byte, off int64) ([]uint32, uint32) {
+	pieces := chunkstore.PieceCRCs(dst, data, off)
+	return pieces, chunkstore.JoinCRCs(pieces, int64(len(data)), off)
 }
 
 // validateAppend checks an OpAppend record: no data, a length and an

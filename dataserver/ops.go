@@ -20,6 +20,9 @@ func (e *engine) write(ctx context.Context, req *WriteReq) (*WriteResp, error) {
 	return e.mutate(ctx, m, req.ExpectedVersion, req.AnyVersion, req.Sync)
 }
 
+// checkWriteReq checks a client write's bounds and, unless it is trusted,
+// its checksum, which leaves the checksums of its pieces in req.pieces for
+// the apply.
 func (e *engine) checkWriteReq(req *WriteReq) error {
 	n := int64(len(req.Data))
 	switch {
@@ -31,18 +34,15 @@ func (e *engine) checkWriteReq(req *WriteReq) error {
 		return errChunk(req.Chunk, syscall.EINVAL, "write at offset %d", req.Offset)
 	case req.Offset > e.cfg.ChunkSize-n:
 		return errChunk(req.Chunk, syscall.EFBIG, "write at %d+%d past chunk size %d", req.Offset, n, e.cfg.ChunkSize)
-	case !req.trusted && !checkPieces(req):
-		return errChunk(req.Chunk, syscall.EBADMSG, "write data does not match its checksum")
+	}
+	if !req.trusted {
+		var crc uint32
+		req.pieces, crc = checksumPieces(req.pieces[:0], req.Data, req.Offset)
+		if crc != req.CRC {
+			return errChunk(req.Chunk, syscall.EBADMSG, "write data does not match its checksum")
+		}
 	}
 	return nil
-}
-
-// checkPieces checks a write's data against its checksum in one pass that
-// also leaves the checksums of its pieces in req.pieces, for the apply.
-func checkPieces(req *WriteReq) bool {
-	n := int64(len(req.Data))
-	req.pieces = chunkstore.PieceCRCs(req.pieces[:0], req.Data, req.Offset)
-	return chunkstore.JoinCRCs(req.pieces, n, req.Offset) == req.CRC
 }
 
 // truncate is the client truncate path.
