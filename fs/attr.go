@@ -56,7 +56,7 @@ func (f *FS) fillAttrOut(a *ms.Attr, out *fuse.AttrOut) {
 // attrTimeout is how long the kernel may cache a's attributes. A file this
 // client is writing has its size in flux here, so the kernel must ask.
 func (f *FS) attrTimeout(a *ms.Attr) time.Duration {
-	if a.Type() == syscall.S_IFREG && f.files.dirty(a.Ino) {
+	if a.Type() == syscall.S_IFREG && f.files.unconfirmed(a.Ino) {
 		return 0
 	}
 	return f.opts.AttrTimeout

@@ -16,8 +16,8 @@ func (f *FS) Create(cancel <-chan struct{}, in *fuse.CreateIn, name string, out 
 	if err != nil {
 		return status("create", err)
 	}
-	f.files.open(a)
-	f.fillEntry(a, &out.EntryOut)
+	_, rep, _ := f.files.open(a)
+	f.fillEntry(rep, &out.EntryOut)
 	out.OpenOut.OpenFlags = openFlags(in.Flags, false)
 	return fuse.OK
 }
@@ -29,7 +29,7 @@ func (f *FS) Open(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fu
 	if err != nil {
 		return status("open", err)
 	}
-	_, keep := f.files.open(a)
+	_, _, keep := f.files.open(a)
 	out.OpenFlags = openFlags(in.Flags, keep)
 	if in.Mode&fuse.OPEN_KILL_SUIDGID != 0 {
 		return f.killPriv(&in.InHeader)
@@ -194,9 +194,10 @@ func (f *FS) growTo(of *openFile, size uint64) fuse.Status {
 	if err := f.files.commit(f.op(), of, false); err != nil {
 		return status("fallocate", err)
 	}
-	_, err := f.meta.SetAttr(f.op(), ms.Root, of.ino, ms.SetAttrIn{Valid: ms.SetSize | ms.SetFromHandle, Size: size})
-	if err == nil {
-		f.files.truncated(of.ino, size)
+	a, err := f.meta.SetAttr(f.op(), ms.Root, of.ino, ms.SetAttrIn{Valid: ms.SetSize | ms.SetFromHandle, Size: size})
+	if err != nil {
+		return status("fallocate", err)
 	}
-	return status("fallocate", err)
+	f.files.truncated(a)
+	return fuse.OK
 }

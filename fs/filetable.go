@@ -14,38 +14,50 @@ import (
 type fileTable struct {
 	f *FS
 
-	mu    sync.Mutex // guards files and gens; never held across I/O
+	mu    sync.Mutex // guards files and closed; never held across I/O
 	files map[ms.Ino]*openFile
-	// gens is the content generation each inode had when this client last
-	// had it open: an open that finds the same generation keeps the
-	// kernel's page cache, any other drops it (close-to-open).
-	gens map[ms.Ino]uint64
+	// closed is the newest version of each inode this client knew when it
+	// last had it open. An open that finds the same generation keeps the
+	// kernel's page cache, any other drops it (close-to-open); an answer
+	// of the metaservice older than it is not reported (see attrview.go).
+	closed map[ms.Ino]fileVersion
 }
 
 func newFileTable(f *FS) *fileTable {
-	return &fileTable{f: f, files: map[ms.Ino]*openFile{}, gens: map[ms.Ino]uint64{}}
+	return &fileTable{f: f, files: map[ms.Ino]*openFile{}, closed: map[ms.Ino]fileVersion{}}
 }
 
 // openFile is the client's state of one open inode, shared by all its
 // handles.
 //
 // Invariants: size is at least the committed size this client last saw
-// and covers every acknowledged write; pending holds, per chunk index, the
-// highest version a write returned that the metaservice has not been told
-// of; dirty is set exactly when size, mtime or pending is uncommitted.
+// and covers every acknowledged write; gen is the newest content
+// generation the metaservice reported, and size and mtime are that
+// version's or newer; pending holds, per chunk index, the highest version
+// a write returned that the metaservice has not been told of; dirty is set
+// exactly when size, mtime or pending is uncommitted, and committing while
+// a commit is on its way to the metaservice.
 type openFile struct {
 	ino  ms.Ino
 	refs int // open handles; guarded by fileTable.mu
 
-	mu      sync.Mutex // guards the fields below; never held across I/O
-	size    uint64
-	mtime   int64
-	gen     uint64
-	dirty   bool
-	grew    bool // size changed since the last durable commit
-	since   time.Time
-	pending map[uint32]uint64
-	chunks  map[uint32]*chunkRef
+	// commitMu makes one commit at a time of this file: commits reach the
+	// metaservice in the order their writes were taken, and a truncate's
+	// commit waits for one that began before it, so no commit can grow a
+	// file back after it was cut. Held across the commit's calls.
+	commitMu sync.Mutex
+
+	mu         sync.Mutex // guards the fields below; never held across I/O
+	size       uint64
+	mtime      int64
+	gen        uint64
+	pages      uint64 // the generation the kernel's cached pages hold
+	dirty      bool
+	committing bool
+	grew       bool // size changed since the last durable commit
+	since      time.Time
+	pending    map[uint32]uint64
+	chunks     map[uint32]*chunkRef
 	// posixLocked says this client took a POSIX lock on the inode, so a
 	// close must release the closing owner's locks; most files are never
 	// locked, and their closes skip that call.
@@ -61,34 +73,21 @@ type chunkRef struct {
 }
 
 // open registers an open of the inode with attributes a (fresh from the
-// metaservice) and says whether the kernel may keep its cached pages.
-func (t *fileTable) open(a *ms.Attr) (*openFile, bool) {
+// metaservice) and returns the attributes to report and whether the
+// kernel may keep its cached pages.
+func (t *fileTable) open(a *ms.Attr) (*openFile, *ms.Attr, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	keep := t.gens[a.Ino] == a.Gen && a.Gen != 0
 	of, ok := t.files[a.Ino]
 	if !ok {
-		of = &openFile{ino: a.Ino, size: a.Size, gen: a.Gen, mtime: a.Mtime,
+		last := t.closed[a.Ino]
+		of = &openFile{ino: a.Ino, size: last.size, gen: last.gen, mtime: last.mtime, pages: last.pages,
 			pending: map[uint32]uint64{}, chunks: map[uint32]*chunkRef{}}
 		t.files[a.Ino] = of
 	}
 	of.refs++
-	of.refresh(a)
-	return of, keep
-}
-
-// refresh takes fresh attributes: another client may have written the file
-// since this one looked, so known chunks are forgotten when the content
-// generation moved on.
-func (of *openFile) refresh(a *ms.Attr) {
-	of.mu.Lock()
-	defer of.mu.Unlock()
-	if a.Gen != of.gen && !of.dirty {
-		of.size = a.Size
-		clear(of.chunks)
-	}
-	of.size = max(of.size, a.Size)
-	of.gen = max(of.gen, a.Gen)
+	rep := of.observe(a)
+	return of, rep, of.keepPages()
 }
 
 func (t *fileTable) get(ino ms.Ino) *openFile {
@@ -105,38 +104,9 @@ func (t *fileTable) release(of *openFile) {
 		return
 	}
 	of.mu.Lock()
-	t.gens[of.ino] = of.gen
+	t.closed[of.ino] = of.version()
 	of.mu.Unlock()
 	delete(t.files, of.ino)
-}
-
-// dirty reports whether the inode has uncommitted writes here.
-func (t *fileTable) dirty(ino ms.Ino) bool {
-	of := t.get(ino)
-	if of == nil {
-		return false
-	}
-	of.mu.Lock()
-	defer of.mu.Unlock()
-	return of.dirty
-}
-
-// overlay returns a with this client's uncommitted size and mtime, which
-// are newer than what the metaservice has.
-func (t *fileTable) overlay(a *ms.Attr) *ms.Attr {
-	of := t.get(a.Ino)
-	if of == nil {
-		return a
-	}
-	of.mu.Lock()
-	defer of.mu.Unlock()
-	if !of.dirty {
-		return a
-	}
-	c := *a
-	c.Size = max(c.Size, of.size)
-	c.Mtime = max(c.Mtime, of.mtime)
-	return &c
 }
 
 // wrote records an acknowledged write ending at end into chunk index.
@@ -159,6 +129,8 @@ func (of *openFile) wrote(index uint32, version uint64, end uint64) {
 // is synced when the file's size changed (the mtime and chunk versions
 // alone need not survive a crash for the data to, like fdatasync).
 func (t *fileTable) commit(ctx context.Context, of *openFile, durable bool) error {
+	of.commitMu.Lock()
+	defer of.commitMu.Unlock()
 	of.mu.Lock()
 	if !of.dirty {
 		of.mu.Unlock()
@@ -169,7 +141,9 @@ func (t *fileTable) commit(ctx context.Context, of *openFile, durable bool) erro
 	for idx, v := range of.pending {
 		versions = append(versions, ms.ChunkVersion{Index: idx, Version: v, Dataserver: t.f.data.ID()})
 	}
-	of.dirty, of.grew, of.pending = false, false, map[uint32]uint64{}
+	// Until the answer is here, the metaservice may or may not have
+	// these writes: committing keeps them in what this client reports.
+	of.dirty, of.committing, of.grew, of.pending = false, true, false, map[uint32]uint64{}
 	of.mu.Unlock()
 
 	a, err := t.f.meta.CommitWrite(ctx, of.ino, size, mtime, versions)
@@ -178,6 +152,10 @@ func (t *fileTable) commit(ctx context.Context, of *openFile, durable bool) erro
 	}
 	of.mu.Lock()
 	defer of.mu.Unlock()
+	of.committing = false
+	if a != nil {
+		of.changed(a)
+	}
 	if err != nil {
 		// Put it back so the next flush retries it.
 		of.dirty, of.grew = true, of.grew || grew
@@ -186,7 +164,6 @@ func (t *fileTable) commit(ctx context.Context, of *openFile, durable bool) erro
 		}
 		return fmt.Errorf("commit writes of inode %d: %w", of.ino, err)
 	}
-	of.gen = max(of.gen, a.Gen)
 	return nil
 }
 
@@ -256,16 +233,25 @@ func (t *fileTable) truncate(ctx context.Context, ino ms.Ino, size uint64) error
 	return nil
 }
 
-// truncated records a committed size change.
-func (t *fileTable) truncated(ino ms.Ino, size uint64) {
-	if of := t.get(ino); of != nil {
-		of.mu.Lock()
-		of.size = size
-		for idx := range of.chunks {
-			if uint64(idx)*ms.ChunkSize >= size {
-				delete(of.chunks, idx)
-			}
+// truncated records a size change this client made, a the metaservice's
+// answer.
+func (t *fileTable) truncated(a *ms.Attr) {
+	t.mu.Lock()
+	if last, ok := t.closed[a.Ino]; ok && last.gen < a.Gen {
+		t.closed[a.Ino] = fileVersion{gen: a.Gen, size: a.Size, mtime: a.Mtime}
+	}
+	of := t.files[a.Ino]
+	t.mu.Unlock()
+	if of == nil {
+		return
+	}
+	of.mu.Lock()
+	defer of.mu.Unlock()
+	of.size, of.mtime = a.Size, a.Mtime
+	of.changed(a)
+	for idx := range of.chunks {
+		if uint64(idx)*ms.ChunkSize >= a.Size {
+			delete(of.chunks, idx)
 		}
-		of.mu.Unlock()
 	}
 }

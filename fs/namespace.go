@@ -54,7 +54,7 @@ func (f *FS) SetAttr(cancel <-chan struct{}, in *fuse.SetAttrIn, out *fuse.AttrO
 		return status("setattr", err)
 	}
 	if req.Valid&ms.SetSize != 0 {
-		f.files.truncated(ino, in.Size)
+		f.files.truncated(a)
 	}
 	f.fillAttrOut(f.files.overlay(a), out)
 	return fuse.OK

@@ -33,13 +33,15 @@ type FsckReport struct {
 // match the dentries (2 + subdirectories for directories); directory
 // parent pointers match; every inode is reachable or a registered orphan;
 // chunk records belong to regular files and lie within them; open records
-// name live sessions; per-shard counters are ahead of every id in use.
+// name live sessions; per-shard counters are ahead of every id in use;
+// every live shard's root is a reachable directory that roots it, and
+// every directory rooting a shard has its live record.
 // It reads in pages of bounded transactions, so it runs on namespaces of
 // any size, and should be run on a quiet volume: concurrent changes can
 // show up as transient violations.
 func (s *Service) Fsck(ctx context.Context) (*FsckReport, error) {
 	f := &fsck{s: s, rep: &FsckReport{}, links: map[Ino]uint32{}, subdirs: map[Ino]uint32{},
-		paths: map[Ino]string{RootIno: "/"}, parents: map[Ino]Ino{RootIno: RootIno}}
+		paths: map[Ino]string{RootIno: "/"}, parents: map[Ino]Ino{RootIno: RootIno}, dirs: map[Ino]ShardID{}}
 	if err := f.walk(ctx); err != nil {
 		return nil, err
 	}
@@ -57,6 +59,7 @@ type fsck struct {
 	paths   map[Ino]string // first path seen of each inode
 	parents map[Ino]Ino    // directory holding each directory
 	maxIno  map[ShardID]uint64
+	dirs    map[Ino]ShardID // reachable directories and the shard their children are born in
 }
 
 func (f *fsck) report(ino Ino, format string, args ...any) {
@@ -127,6 +130,7 @@ func (f *fsck) checkShards(ctx context.Context) error {
 			f.report(ino, "inode in unregistered shard %d", ino.Shard())
 		}
 	}
+	f.checkShardRoots(shards)
 	return nil
 }
 
@@ -171,6 +175,7 @@ func (f *fsck) checkInode(ctx context.Context, a *Attr) error {
 		return nil
 	}
 	if a.IsDir() {
+		f.dirs[a.Ino] = a.ChildShard
 		if want := 2 + f.subdirs[a.Ino]; a.Nlink != want {
 			f.report(a.Ino, "directory nlink %d, want %d", a.Nlink, want)
 		}

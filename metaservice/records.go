@@ -101,9 +101,14 @@ type ShardRecord struct {
 
 	ID      ShardID
 	Root    Ino
-	Path    string // path of the root when the shard was made (informational)
+	Path    string // path of the root in the volume when the shard was made (informational)
 	Created int64
 	Site    string // site label its leaders should live in, if pinned
+	// Retired is when the shard's root was removed (0 while it lives). A
+	// retired shard has no root and no inode is born in it again, but its
+	// record stays: inodes renamed out of its subtree keep their numbers,
+	// and so their keys, in its range.
+	Retired int64
 }
 
 // usage is a shard's running totals, kept up to date in batches.

@@ -59,8 +59,14 @@ func (s *Service) Rmdir(ctx context.Context, c *Cred, parent Ino, name string) e
 
 // dropDir removes an empty directory whose dentry is gone: at once, or,
 // while a session has it open, as an orphan that stays readable through
-// its open descriptors until the last close.
+// its open descriptors until the last close. A shard root takes its shard
+// into retirement.
 func (t *tx) dropDir(a *Attr) error {
+	if a.ChildShard != a.Ino.Shard() {
+		if err := t.retireShard(a); err != nil {
+			return err
+		}
+	}
 	a.Nlink = 0
 	a.Ctime = t.now
 	open, err := t.isOpen(a.Ino)

@@ -3,6 +3,8 @@ package metaservice
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/lis-fs/lis/metaservice/kv"
@@ -11,6 +13,9 @@ import (
 // ShardInfo describes a shard for `lis shard list`.
 type ShardInfo struct {
 	ShardRecord
+	// Where is the root's path in the volume now; "" when the shard is
+	// retired, or its root cannot be found (fsck says why).
+	Where      string
 	Start, End []byte // key range [Start, End) in the volume's key space
 	Inodes     int64
 	Bytes      int64
@@ -21,7 +26,8 @@ type ShardInfo struct {
 // range. The directory keeps its inode number (and so its own attributes
 // and entries stay in its parent's shard, and clients' caches stay
 // valid); it records the new shard as the one its children are born in.
-// path is recorded for display.
+// path names dir in the caller's terms, for messages; the record keeps
+// its path in the volume.
 func (s *Service) CreateShard(ctx context.Context, c *Cred, dir Ino, path string) (*ShardRecord, error) {
 	if c.Uid != 0 {
 		return nil, errnof(syscall.EPERM, "create shard: uid %d is not root", c.Uid)
@@ -45,10 +51,14 @@ func (s *Service) CreateShard(ctx context.Context, c *Cred, dir Ino, path string
 		if err != nil {
 			return err
 		}
+		inVolume, err := t.pathOf(dir)
+		if err != nil {
+			return err
+		}
 		a.ChildShard = id
 		a.Ctime = t.now
 		t.putAttr(a)
-		rec = &ShardRecord{ID: id, Root: dir, Path: path, Created: t.now}
+		rec = &ShardRecord{ID: id, Root: dir, Path: inVolume, Created: t.now}
 		t.mustSet(shardRecordKey(id), encode(rec))
 		t.mustSet(counterKey(id, cInode), encodeUint(1))
 		t.mustSet(counterKey(id, cChunk), encodeUint(1))
@@ -85,7 +95,8 @@ func (t *tx) nextShardID() (ShardID, error) {
 	return ShardID(last + 1), nil
 }
 
-// ListShards returns every shard with its key range and usage.
+// ListShards returns every shard, retired ones included, with its key
+// range, usage and where its root is now.
 func (s *Service) ListShards(ctx context.Context) ([]ShardInfo, error) {
 	var out []ShardInfo
 	err := s.view(ctx, func(t *tx) error {
@@ -109,6 +120,9 @@ func (s *Service) ListShards(ctx context.Context) ([]ShardInfo, error) {
 			p := s.usage.pending(out[i].ID)
 			out[i].Inodes, out[i].Bytes = u.Inodes+p.Inodes, u.Bytes+p.Bytes
 			out[i].Start, out[i].End = shardRange(out[i].ID)
+			if out[i].Retired == 0 {
+				out[i].Where, _ = t.pathOf(out[i].Root)
+			}
 		}
 		return nil
 	})
@@ -135,6 +149,71 @@ func (s *Service) SetShardSite(ctx context.Context, id ShardID, site string) err
 		t.mustSet(k, encode(&r))
 		return nil
 	})
+}
+
+// retireShard marks shard id retired: its root a is going.
+func (t *tx) retireShard(a *Attr) error {
+	k := shardRecordKey(a.ChildShard)
+	v, err := t.Get(k)
+	if err != nil || v == nil {
+		return err // a root without a record is fsck's to report
+	}
+	var r ShardRecord
+	if err := decode(k, v, &r); err != nil {
+		return err
+	}
+	r.Retired = t.now
+	t.mustSet(k, encode(&r))
+	return nil
+}
+
+// maxPathDepth bounds the walk up parent pointers, so that a damaged
+// namespace with a parent cycle cannot loop.
+const maxPathDepth = 4096
+
+// pathOf returns the path of directory ino in the volume, from its
+// parent pointers and its parent's dentries.
+func (t *tx) pathOf(ino Ino) (string, error) {
+	var names []string
+	for depth := 0; ino != RootIno; depth++ {
+		if depth == maxPathDepth {
+			return "", errnof(syscall.ELOOP, "path of directory %d: deeper than %d levels", ino, maxPathDepth)
+		}
+		a, err := t.attr(ino)
+		if err != nil {
+			return "", err
+		}
+		name, err := t.nameIn(a.Parent, ino)
+		if err != nil {
+			return "", err
+		}
+		names = append(names, name)
+		ino = a.Parent
+	}
+	slices.Reverse(names)
+	return "/" + strings.Join(names, "/"), nil
+}
+
+// nameIn returns the name under which dir lists child.
+func (t *tx) nameIn(dir, child Ino) (string, error) {
+	start, end := dentryRange(dir, 0)
+	var name string
+	var derr error
+	err := t.Scan(start, end, 0, func(k, v []byte) bool {
+		var d Dentry
+		if derr = decode(k, v, &d); derr != nil || d.Ino != child {
+			return derr == nil
+		}
+		_, name = dentryName(k)
+		return false
+	})
+	if err = firstErr(err, derr); err != nil {
+		return "", fmt.Errorf("scan directory %d: %w", dir, err)
+	}
+	if name == "" {
+		return "", errnof(syscall.ENOENT, "directory %d does not list inode %d", dir, child)
+	}
+	return name, nil
 }
 
 func firstErr(errs ...error) error {

@@ -53,7 +53,84 @@ func testShards(t *testing.T, f *fixture) {
 	require.Len(t, shards, 2)
 	require.Equal(t, int64(2), shards[1].Inodes) // sub, file
 	require.Equal(t, start, shards[1].Start)
+	require.Equal(t, "/site-a", shards[1].Where)
+	require.Equal(t, "/", shards[0].Where)
 	f.fsckClean()
+
+	// A renamed root is listed where it is now.
+	require.NoError(t, f.s.Rename(f.ctx, Root, RootIno, "site-a", RootIno, "site-b", 0))
+	require.Equal(t, "/site-b", f.shards()[1].Where)
+	f.fsckClean()
+}
+
+// testShardRootRemoval: removing a shard root, by rmdir or by a rename
+// over it, retires its shard in the same transaction; the path can then
+// root a new shard, and fsck stays clean.
+func testShardRootRemoval(t *testing.T, f *fixture) {
+	d := f.mkdir(Root, RootIno, "perth", 0755)
+	first, err := f.s.CreateShard(f.ctx, Root, d.Ino, "/mnt/lis/perth")
+	require.NoError(t, err)
+	require.Equal(t, "/perth", first.Path, "the record keeps the path in the volume, not the client's")
+	moved := f.create(Root, d.Ino, "moved-out", 0644)
+	require.NoError(t, f.s.Rename(f.ctx, Root, d.Ino, "moved-out", RootIno, "kept", 0))
+	require.NoError(t, f.s.Rmdir(f.ctx, Root, RootIno, "perth"))
+	shards := f.shards()
+	require.Len(t, shards, 2, "the retired shard keeps its record: inode %d still lives in its range", moved.Ino)
+	require.NotZero(t, shards[1].Retired)
+	require.Empty(t, shards[1].Where)
+	f.fsckClean()
+
+	d = f.mkdir(Root, RootIno, "perth", 0755)
+	second, err := f.s.CreateShard(f.ctx, Root, d.Ino, "/perth")
+	require.NoError(t, err)
+	require.NotEqual(t, first.ID, second.ID)
+	f.fsckClean()
+
+	// A rename over the (empty) root retires it too.
+	other := f.mkdir(Root, RootIno, "other", 0755)
+	require.NoError(t, f.s.Rename(f.ctx, Root, RootIno, "other", RootIno, "perth", 0))
+	shards = f.shards()
+	require.NotZero(t, shards[2].Retired, "rename over a shard root")
+	require.Equal(t, other.Ino, f.lookup(RootIno, "perth").Ino)
+	f.fsckClean()
+}
+
+// testFsckFindsStaleShard plants a live shard record whose root is gone
+// and one whose root is an ordinary directory; fsck reports both.
+func testFsckFindsStaleShard(t *testing.T, f *fixture) {
+	plain := f.mkdir(Root, RootIno, "plain", 0755)
+	require.NoError(t, f.s.Engine().Txn(f.ctx, func(tx kv.Txn) error {
+		for id, root := range map[ShardID]Ino{7: MakeIno(0, 424242), 8: plain.Ino} {
+			rec := &ShardRecord{ID: id, Root: root, Path: "/planted"}
+			for k, v := range map[string][]byte{string(shardRecordKey(id)): encode(rec),
+				string(counterKey(id, cInode)): encodeUint(1), string(counterKey(id, cChunk)): encodeUint(1)} {
+				if err := tx.Set([]byte(k), v); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}))
+	shards := f.shards()
+	require.Len(t, shards, 3, "a stale record does not stop the listing")
+	rep, err := f.s.Fsck(f.ctx)
+	require.NoError(t, err)
+	var lines []string
+	for _, v := range rep.Violations {
+		lines = append(lines, v.String())
+	}
+	all := strings.Join(lines, "\n")
+	require.Contains(t, all, "shard 7 (made at /planted) has no root")
+	require.Contains(t, all, "/plain (inode")
+	require.Contains(t, all, "shard 8 names this directory its root, but its children are born in shard 0")
+	require.Len(t, rep.Violations, 2, all)
+}
+
+func (f *fixture) shards() []ShardInfo {
+	f.t.Helper()
+	shards, err := f.s.ListShards(f.ctx)
+	require.NoError(f.t, err)
+	return shards
 }
 
 func testFsckFindsDamage(t *testing.T, f *fixture) {

@@ -104,7 +104,7 @@ func toWireShards(in []ms.ShardInfo) []wireShardInfo {
 	}
 	out := make([]wireShardInfo, len(in))
 	for i, s := range in {
-		out[i] = wireShardInfo{Record: s.ShardRecord, Start: s.Start, End: s.End, Inodes: s.Inodes, Bytes: s.Bytes}
+		out[i] = wireShardInfo{Record: s.ShardRecord, Where: s.Where, Start: s.Start, End: s.End, Inodes: s.Inodes, Bytes: s.Bytes}
 	}
 	return out
 }
@@ -115,7 +115,7 @@ func fromWireShards(in []wireShardInfo) []ms.ShardInfo {
 	}
 	out := make([]ms.ShardInfo, len(in))
 	for i, s := range in {
-		out[i] = ms.ShardInfo{ShardRecord: s.Record, Start: s.Start, End: s.End, Inodes: s.Inodes, Bytes: s.Bytes}
+		out[i] = ms.ShardInfo{ShardRecord: s.Record, Where: s.Where, Start: s.Start, End: s.End, Inodes: s.Inodes, Bytes: s.Bytes}
 	}
 	return out
 }

@@ -162,6 +162,7 @@ type wireShardInfo struct {
 	End    []byte
 	Inodes int64
 	Bytes  int64
+	Where  string
 }
 
 type shardsResp struct {

@@ -149,11 +149,16 @@ func tryHelper(t *testing.T, path, start, length string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// runHelper is the lock helper process: modes flock-hold PATH,
-// fcntl-hold|fcntl-wait PATH START LEN (F_SETLK / F_SETLKW of a write
-// lock, held until stdin closes) and fcntl-try PATH START LEN.
+// runHelper is a helper process: the lock helper (modes flock-hold PATH,
+// fcntl-hold|fcntl-wait PATH START LEN: F_SETLK / F_SETLKW of a write
+// lock, held until stdin closes; fcntl-try PATH START LEN) or one of the
+// append exerciser's processes (exerciserModes).
 func runHelper(mode string, args []string) int {
-	if err := helper(mode, args); err != nil {
+	run := helper
+	if w, ok := exerciserModes[mode]; ok {
+		run = func(_ string, args []string) error { return w(args) }
+	}
+	if err := run(mode, args); err != nil {
 		fmt.Fprintln(os.Stderr, "lock helper:", err)
 		return 1
 	}

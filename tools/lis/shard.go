@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"syscall"
 	"text/tabwriter"
 
@@ -42,16 +43,16 @@ so that TiKV can split it off and lead it from the site that uses it.`,
 			if err != nil {
 				return err
 			}
-			fmt.Printf("shard %d created at %s (root inode %d)\n", rec.ID, args[0], rec.Root)
+			fmt.Printf("shard %d created at %s (%s in the volume, root inode %d)\n", rec.ID, args[0], rec.Path, rec.Root)
 			return nil
 		},
 	}
 
-	var asJSON bool
+	var asJSON, all bool
 	list := &cobra.Command{
 		Use:     "list",
 		Short:   "List shards with their key ranges and inode counts",
-		Example: "  lis shard list\n  lis shard list --json",
+		Example: "  lis shard list\n  lis shard list --all --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := dialMeta(meta, "")
@@ -63,19 +64,23 @@ so that TiKV can split it off and lead it from the site that uses it.`,
 			if err != nil {
 				return err
 			}
+			if !all {
+				shards = slices.DeleteFunc(shards, func(s ms.ShardInfo) bool { return s.Retired != 0 })
+			}
 			if asJSON {
 				return json.NewEncoder(os.Stdout).Encode(shards)
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "SHARD\tROOT\tPATH\tSITE\tINODES\tBYTES\tKEY RANGE")
 			for _, s := range shards {
-				fmt.Fprintf(w, "%d\t%d\t%s\t%s\t%d\t%d\t[%s, %s)\n", s.ID, s.Root, s.Path, s.Site,
+				fmt.Fprintf(w, "%d\t%d\t%s\t%s\t%d\t%d\t[%s, %s)\n", s.ID, s.Root, shardWhere(s), s.Site,
 					s.Inodes, s.Bytes, hex.EncodeToString(s.Start), hex.EncodeToString(s.End))
 			}
 			return w.Flush()
 		},
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	list.Flags().BoolVar(&all, "all", false, "also list retired shards (their root was removed; inodes renamed out of them keep their keys)")
 
 	var group, label string
 	var voters int
@@ -126,4 +131,16 @@ there cost a local round trip. Apply it with
 	}
 	cmd.AddCommand(create, list, placement, site)
 	rootCmd.AddCommand(cmd)
+}
+
+// shardWhere is the PATH column of `lis shard list`: the root's path in
+// the volume, or why there is none.
+func shardWhere(s ms.ShardInfo) string {
+	switch {
+	case s.Retired != 0:
+		return fmt.Sprintf("(removed; made at %s)", s.Path)
+	case s.Where == "":
+		return fmt.Sprintf("(root missing: run lis fsck; made at %s)", s.Path)
+	}
+	return s.Where
 }
