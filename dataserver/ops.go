@@ -315,6 +315,7 @@ func (e *engine) stat() *Stat {
 		st.ApplyError = err.Error()
 		st.DiskFull = errors.Is(err, syscall.ENOSPC)
 	}
+	e.fillSpace(st)
 	for _, cs := range e.snapshotStates() {
 		cs.mu.RLock()
 		if cs.exists() && !cs.deleted {
@@ -323,4 +324,17 @@ func (e *engine) stat() *Stat {
 		cs.mu.RUnlock()
 	}
 	return st
+}
+
+// fillSpace sets st's capacity and free bytes: the filesystem's, bounded
+// by the quota when there is one.
+func (e *engine) fillSpace(st *Stat) {
+	size, avail, err := e.space.usage()
+	if err != nil {
+		e.cfg.Logger.Warn("dataserver: free space", "err", err)
+	}
+	st.Capacity, st.Free = size, avail
+	if q := e.cfg.Capacity; q > 0 {
+		st.Capacity, st.Free = q, min(avail, max(0, q-st.LogicalBytes))
+	}
 }

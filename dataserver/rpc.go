@@ -51,9 +51,7 @@ func (s *Server) serviceDesc() *grpc.ServiceDesc {
 			return e.checksums(r.Chunk)
 		}),
 		msgrpc.Method("Stat", func(_ context.Context, _ *Empty) (*Stat, error) {
-			st := e.stat()
-			st.Peers = s.repl.peerStats()
-			return st, nil
+			return s.stat(), nil
 		}),
 	)
 	replicate, writes := replicateDesc, writesDesc

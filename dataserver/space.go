@@ -80,3 +80,14 @@ func (d *diskSpace) take(n int64) error {
 	d.free -= n
 	return nil
 }
+
+// usage returns the size of dir's filesystem and the bytes a writer may
+// still take from it: free space net of the reserve.
+func (d *diskSpace) usage() (size, avail int64, err error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(d.dir, &st); err != nil {
+		return 0, 0, fmt.Errorf("statfs %s: %w", d.dir, err)
+	}
+	size, free := int64(st.Blocks)*st.Frsize, int64(st.Bavail)*st.Frsize
+	return size, max(0, free-max(d.reserve, 0)), nil
+}

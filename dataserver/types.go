@@ -158,6 +158,8 @@ type Stat struct {
 	Region         string     `msgpack:"re"`
 	Chunks         int        `msgpack:"c"`
 	LogicalBytes   int64      `msgpack:"b"`
+	Capacity       int64      `msgpack:"ca"` // bytes it may store: the quota, or its filesystem's size
+	Free           int64      `msgpack:"fr"` // bytes it may still take, net of the reserve kept for checkpoints
 	JournalBytes   int64      `msgpack:"jb"`
 	JournalFirst   uint64     `msgpack:"jf"`
 	JournalLast    uint64     `msgpack:"jl"`

@@ -24,6 +24,7 @@ import (
 //	GS<shard:2>                          shard record
 //	Gs<session:8>                        client session
 //	GQ<chunk:8>                          chunk deletion queue
+//	Gd<dataserver id>                    registered dataserver (registry)
 //	GN<name>                             volume counters (shards, sessions)
 //	GF                                   format record (volume identity)
 //
@@ -31,27 +32,28 @@ import (
 // cookies are stable positions: a cookie is the hash to resume from, which
 // no insertion or deletion elsewhere in the directory can shift.
 const (
-	tagShard   = 'S'
-	tagGlobal  = 'G'
-	kAttr      = 'A'
-	kDentry    = 'D'
-	kChunk     = 'C'
-	kXattr     = 'X'
-	kPolicy    = 'P'
-	kOpen      = 'O'
-	kOrphan    = 'U'
-	kLocks     = 'L'
-	kCounter   = 'N'
-	gShard     = 'S'
-	gSession   = 's'
-	gDeleteQ   = 'Q'
-	gCounter   = 'N'
-	gFormat    = 'F'
-	cInode     = 'i'
-	cChunk     = 'c'
-	cUsage     = 'u'
-	keyInoLen  = 3 + 1 + 8 // shard prefix + kind + ino
-	hashOffset = 3         // cookies below this are ".", ".." and the start
+	tagShard    = 'S'
+	tagGlobal   = 'G'
+	kAttr       = 'A'
+	kDentry     = 'D'
+	kChunk      = 'C'
+	kXattr      = 'X'
+	kPolicy     = 'P'
+	kOpen       = 'O'
+	kOrphan     = 'U'
+	kLocks      = 'L'
+	kCounter    = 'N'
+	gShard      = 'S'
+	gSession    = 's'
+	gDeleteQ    = 'Q'
+	gDataserver = 'd'
+	gCounter    = 'N'
+	gFormat     = 'F'
+	cInode      = 'i'
+	cChunk      = 'c'
+	cUsage      = 'u'
+	keyInoLen   = 3 + 1 + 8 // shard prefix + kind + ino
+	hashOffset  = 3         // cookies below this are ".", ".." and the start
 )
 
 func shardPrefix(s ShardID) []byte {
@@ -145,6 +147,8 @@ func sessionKey(id uint64) []byte {
 func deleteQueueKey(c ChunkID) []byte {
 	return binary.BigEndian.AppendUint64([]byte{tagGlobal, gDeleteQ}, uint64(c))
 }
+
+func dataserverKey(id string) []byte { return append([]byte{tagGlobal, gDataserver}, id...) }
 
 func globalCounterKey(name string) []byte {
 	return append([]byte{tagGlobal, gCounter}, name...)

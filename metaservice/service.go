@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lis-fs/lis/metaservice/kv"
+	"github.com/lis-fs/lis/metaservice/registry"
 )
 
 // Options configure a Service.
@@ -25,6 +26,8 @@ type Options struct {
 	// PolicyCacheTTL bounds how long a resolved policy is trusted when
 	// another metaservice process may have changed it.
 	PolicyCacheTTL time.Duration
+	// Liveness says when a silent dataserver is suspect and when down.
+	Liveness registry.Timeouts
 	// Logger receives the service's structured logs.
 	Logger *slog.Logger
 	// Now is the clock; tests replace it.
@@ -53,6 +56,7 @@ func (o *Options) setDefaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	o.Liveness = o.Liveness.WithDefaults()
 }
 
 // Service is the metaservice core: every namespace transaction, chunk

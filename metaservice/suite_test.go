@@ -130,6 +130,7 @@ var suite = map[string]func(t *testing.T, f *fixture){
 	"ChunksAndTruncate":   testChunksAndTruncate,
 	"Policies":            testPolicies,
 	"Shards":              testShards,
+	"Registry":            testRegistry,
 	"ShardRootRemoval":    testShardRootRemoval,
 	"FsckFindsStaleShard": testFsckFindsStaleShard,
 	"FsckFindsDamage":     testFsckFindsDamage,

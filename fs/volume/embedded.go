@@ -60,7 +60,7 @@ func MountEmbedded(ctx context.Context, cfg Config) (_ *Volume, err error) {
 	if err != nil {
 		return nil, err
 	}
-	ds, err := v.startData(ctx)
+	ds, err := v.startData(ctx, meta)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,9 @@ func (v *Volume) startMeta(ctx context.Context) (*ms.Service, error) {
 // dataserverID names the embedded volume's dataserver in chunk records.
 const dataserverID = "local"
 
-func (v *Volume) startData(ctx context.Context) (*dataserver.Local, error) {
+// startData starts the volume's dataserver and registers it with meta,
+// as a cluster's dataservers register with theirs.
+func (v *Volume) startData(ctx context.Context, meta *ms.Service) (*dataserver.Local, error) {
 	sock := DataSocket(v.cfg.DataDir)
 	ds, err := dataserver.New(dataserver.Config{Dir: filepath.Join(v.cfg.DataDir, "data"), ID: dataserverID,
 		// Acknowledged writes wait in memory until durable and applied;
@@ -118,6 +120,9 @@ func (v *Volume) startData(ctx context.Context) (*dataserver.Local, error) {
 		cancel()
 		return errors.Join(<-done, ds.Close())
 	})
+	if err := ds.Announce(sctx, meta, sock, dataserver.DefaultHeartbeat); err != nil {
+		return nil, err
+	}
 	// The socket serves other clients of the volume; this one calls the
 	// dataserver in process, sparing its data the RPC's copies.
 	return ds.Local(), nil

@@ -89,5 +89,6 @@ func (s *Server) serviceDesc() *grpc.ServiceDesc {
 	add(s.chunkMethods()...)
 	add(s.policyMethods()...)
 	add(s.adminMethods()...)
+	add(s.registryMethods()...)
 	return msgrpc.ServiceDesc(ServiceName, methods...)
 }

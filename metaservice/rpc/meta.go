@@ -74,6 +74,7 @@ type Meta interface {
 	Chunks
 	Policies
 	Admin
+	Registry
 }
 
 var (

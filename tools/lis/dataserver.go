@@ -29,12 +29,13 @@ type dataserverFlags struct {
 	journalLimit       int64
 	noLeases, insecure bool
 	metrics            string
+	meta               string
 }
 
 func init() {
 	var fl dataserverFlags
 	cmd := &cobra.Command{
-		Use:   "dataserver --dir DIR --listen ADDR [--unix PATH] [--site S --region R] [--id ID]",
+		Use:   "dataserver --dir DIR --listen ADDR [--unix PATH] [--meta ADDR] [--site S --region R] [--id ID]",
 		Short: "Run a dataserver: the local chunk store, its journal, and replication to peers",
 		Long: `Run a dataserver: it keeps chunks under --dir (data files with a CRC32C per
 64 KiB block, and a write-ahead journal), acknowledges writes from the
@@ -42,7 +43,10 @@ co-located client at local-disk latency, and ships every mutation in journal
 order to the chunk's replica dataservers.
 
 The co-located FUSE client reaches it on --unix; peers (and remote clients)
-on --listen HOST:PORT. Until TLS is configured the transport is plaintext, so
+on --listen HOST:PORT. With --meta it registers with the metaservice's
+dataserver registry under --id, and heartbeats every 2 s (capacity, free
+space, journal backlog, replication lag); it refuses to start if a live
+dataserver at another address holds the same ID. Until TLS is configured the transport is plaintext, so
 --listen must be a loopback address unless --insecure is given. It stops on
 SIGINT or SIGTERM and leaves a clean checkpoint behind.`,
 		Args: cobra.NoArgs,
@@ -60,6 +64,7 @@ SIGINT or SIGTERM and leaves a clean checkpoint behind.`,
 	f.BoolVar(&fl.noLeases, "no-leases", false, "accept writes without a write lease (single machine, no metaservice)")
 	f.BoolVar(&fl.insecure, "insecure", false, "allow plaintext RPC on a non-loopback --listen address")
 	f.StringVar(&fl.metrics, "metrics", "", "serve Prometheus metrics on this HOST:PORT at /metrics")
+	f.StringVar(&fl.meta, "meta", "", "metaservice address (unix:/path or host:port) to register and heartbeat with")
 	cmd.MarkFlagRequired("dir")
 	rootCmd.AddCommand(cmd)
 }
@@ -97,12 +102,40 @@ func runDataserver(ctx context.Context, fl dataserverFlags) error {
 		}
 		defer stopMetrics()
 	}
+	if fl.meta != "" {
+		stopAnnounce, err := announce(ctx, srv, fl)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		defer stopAnnounce()
+	}
 	log.Info("dataserver serving", "id", srv.ID(), "tcp", srv.Addr(), "unix", fl.unix)
 	if err := srv.Serve(ctx); err != nil {
 		return err
 	}
 	log.Info("dataserver stopped")
 	return nil
+}
+
+// announce registers srv with the metaservice at fl.meta and keeps it
+// heartbeating until the returned function is called.
+func announce(ctx context.Context, srv *dataserver.Server, fl dataserverFlags) (func(), error) {
+	meta, err := rpc.Dial(fl.meta, nil)
+	if err != nil {
+		return nil, fmt.Errorf("metaservice %s: %w", fl.meta, err)
+	}
+	addr := srv.Addr()
+	if addr == "" {
+		addr = "unix:" + fl.unix
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	if err := srv.Announce(ctx, meta, addr, dataserver.DefaultHeartbeat); err != nil {
+		cancel()
+		meta.Close()
+		return nil, err
+	}
+	return func() { cancel(); meta.Close() }, nil
 }
 
 // serveMetrics serves reg at http://addr/metrics until the returned stop

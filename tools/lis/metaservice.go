@@ -8,11 +8,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lis-fs/lis/metaservice"
 	"github.com/lis-fs/lis/metaservice/kv"
+	"github.com/lis-fs/lis/metaservice/registry"
 	"github.com/lis-fs/lis/metaservice/rpc"
 )
 
@@ -22,6 +24,7 @@ type metaserviceFlags struct {
 	listen   string
 	unix     string
 	insecure bool
+	liveness registry.Timeouts
 }
 
 func init() {
@@ -49,6 +52,8 @@ on SIGINT or SIGTERM, letting calls in flight finish.`,
 	f.StringVar(&fl.listen, "listen", "", "TCP address to serve on (HOST:PORT)")
 	f.StringVar(&fl.unix, "unix", "", "unix socket to serve on")
 	f.BoolVar(&fl.insecure, "insecure", false, "allow plaintext RPC on a non-loopback --listen address")
+	f.DurationVar(&fl.liveness.Suspect, "suspect-after", 10*time.Second, "a dataserver silent this long is suspect: no new copies go to it")
+	f.DurationVar(&fl.liveness.Down, "down-after", time.Minute, "a dataserver silent this long is down: its copies stop counting, and its ID is free")
 	cmd.MarkFlagRequired("meta-url")
 	rootCmd.AddCommand(cmd)
 }
@@ -92,7 +97,7 @@ func runMetaservice(ctx context.Context, fl metaserviceFlags) (err error) {
 			err = fmt.Errorf("close metadata store: %w", cerr)
 		}
 	}()
-	svc, err := metaservice.Open(ctx, engine, metaservice.Options{Logger: log})
+	svc, err := metaservice.Open(ctx, engine, metaservice.Options{Logger: log, Liveness: fl.liveness})
 	if err != nil {
 		return fmt.Errorf("start metaservice: %w", err)
 	}

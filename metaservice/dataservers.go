@@ -1,0 +1,78 @@
+package metaservice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/lis-fs/lis/metaservice/registry"
+)
+
+// DataserverStatus is a registered dataserver and its liveness now.
+type DataserverStatus struct {
+	_msgpack struct{} `msgpack:",as_array"`
+
+	registry.Dataserver
+	Liveness registry.Liveness
+}
+
+// DataserverHeartbeat registers a dataserver or records its heartbeat, in
+// one transaction. A heartbeat for an ID that a live dataserver at
+// another address holds is refused with EEXIST, saying who holds it.
+func (s *Service) DataserverHeartbeat(ctx context.Context, h registry.Heartbeat) error {
+	return s.update(ctx, func(t *tx) error {
+		old, err := t.dataserver(h.ID)
+		if err != nil {
+			return err
+		}
+		d, err := s.opts.Liveness.Admit(old, h, time.Unix(0, t.now))
+		var taken *registry.ErrTaken
+		switch {
+		case errors.As(err, &taken):
+			return errnof(syscall.EEXIST, "%s", err)
+		case err != nil:
+			return errnof(syscall.EINVAL, "%s", err)
+		}
+		if old == nil || old.Addr != d.Addr {
+			s.log.Info("dataserver registered", "id", d.ID, "addr", d.Addr, "site", d.Site, "region", d.Region)
+		}
+		t.mustSet(dataserverKey(h.ID), encode(d))
+		return nil
+	})
+}
+
+func (t *tx) dataserver(id string) (*registry.Dataserver, error) {
+	k := dataserverKey(id)
+	v, err := t.Get(k)
+	if err != nil || v == nil {
+		return nil, err
+	}
+	d := new(registry.Dataserver)
+	return d, decode(k, v, d)
+}
+
+// ListDataservers returns every registered dataserver, by ID, with its
+// liveness by the age of its last heartbeat.
+func (s *Service) ListDataservers(ctx context.Context) ([]DataserverStatus, error) {
+	var out []DataserverStatus
+	err := s.view(ctx, func(t *tx) error {
+		out = out[:0]
+		start := []byte{tagGlobal, gDataserver}
+		var derr error
+		err := t.Scan(start, prefixEnd(start), 0, func(k, v []byte) bool {
+			var d registry.Dataserver
+			if derr = decode(k, v, &d); derr != nil {
+				return false
+			}
+			out = append(out, DataserverStatus{Dataserver: d, Liveness: s.opts.Liveness.Liveness(&d, time.Unix(0, t.now))})
+			return true
+		})
+		return firstErr(err, derr)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list dataservers: %w", err)
+	}
+	return out, nil
+}
