@@ -31,10 +31,11 @@ func (l *Local) Read(ctx context.Context, chunk uint64, off, n int64) (*ReadResp
 	return l.s.e.read(&ReadReq{Chunk: chunk, Offset: off, Length: n})
 }
 
-// ReadInto fills dst from off of chunk without the copy Read makes.
-func (l *Local) ReadInto(ctx context.Context, chunk uint64, off int64, dst []byte) error {
-	_, _, err := l.s.e.readInto(chunk, off, dst)
-	return err
+// ReadInto fills dst from off of chunk without the copy Read makes, and
+// returns the version it read.
+func (l *Local) ReadInto(ctx context.Context, chunk uint64, off int64, dst []byte) (uint64, error) {
+	v, _, err := l.s.e.readInto(chunk, off, dst)
+	return v, err
 }
 
 // Sync is Client.Sync.

@@ -14,6 +14,7 @@ type Meta interface {
 	rpc.Namespace
 	rpc.Sessions
 	rpc.Chunks
+	rpc.Registry
 }
 
 // Data is what the client needs of its co-located dataserver: chunk
@@ -24,16 +25,14 @@ type Data interface {
 	// Write stores data at off of chunk and returns the chunk's new
 	// version. With sync the write is durable before it returns.
 	Write(ctx context.Context, chunk uint64, off int64, data []byte, sync bool) (uint64, error)
-	// Read fills dst from off of chunk; holes and bytes past the chunk's
-	// end read as zeros.
-	Read(ctx context.Context, chunk uint64, off int64, dst []byte) error
+	// Read fills dst from off of chunk, and returns the version of the
+	// chunk it read; holes and bytes past the chunk's end read as zeros.
+	Read(ctx context.Context, chunk uint64, off int64, dst []byte) (uint64, error)
 	// Truncate sets a chunk's size and returns its new version.
 	Truncate(ctx context.Context, chunk uint64, size int64) (uint64, error)
 	// Sync makes every acknowledged write of chunk durable (all chunks
 	// with chunk 0).
 	Sync(ctx context.Context, chunk uint64) error
-	// GrantLease installs the write lease the metaservice issued.
-	GrantLease(ctx context.Context, chunk uint64, holder string, epoch uint64, expiry int64) error
 }
 
 // The embedded mount drives the metaservice core in process.

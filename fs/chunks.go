@@ -37,7 +37,7 @@ func (f *FS) readable(ctx context.Context, of *openFile, idx uint32) (*chunkRef,
 	}
 	for _, r := range recs {
 		if old := of.chunks[r.Index]; old.id == 0 {
-			of.chunks[r.Index] = &chunkRef{id: uint64(r.ID)}
+			of.chunks[r.Index] = newChunkRef(&r.ChunkRecord, false)
 		}
 	}
 	if ref = of.chunks[idx]; ref.id == 0 {
@@ -46,9 +46,21 @@ func (f *FS) readable(ctx context.Context, of *openFile, idx uint32) (*chunkRef,
 	return ref, nil
 }
 
+// newChunkRef makes the client's reference to the chunk of record r;
+// leased says r's lease is this client's dataserver's.
+func newChunkRef(r *ms.ChunkRecord, leased bool) *chunkRef {
+	ref := &chunkRef{id: uint64(r.ID), version: r.Version, primary: r.Primary, replicas: r.Replicas}
+	if leased {
+		ref.leaseEpoch, ref.leaseExpiry = r.LeaseEpoch, r.LeaseExpiry
+	}
+	return ref
+}
+
 // writable returns the chunk at index with a write lease held by this
 // client's dataserver, allocating the chunk and taking or renewing the
-// lease as needed. A lease held by another dataserver is waited out.
+// lease as needed. The metaservice installs the lease on the dataserver;
+// a lease held by another dataserver moves here once this one holds
+// everything the other acknowledged (metaservice handover).
 func (f *FS) writable(ctx context.Context, of *openFile, idx uint32) (*chunkRef, error) {
 	now := time.Now().UnixNano()
 	half := int64(f.opts.LeaseDuration / 2)
@@ -67,10 +79,7 @@ func (f *FS) writable(ctx context.Context, of *openFile, idx uint32) (*chunkRef,
 			return nil, err
 		}
 	}
-	if err := f.data.GrantLease(ctx, uint64(rec.ID), f.data.ID(), rec.LeaseEpoch, rec.LeaseExpiry); err != nil {
-		return nil, fmt.Errorf("install lease of chunk %s: %w", rec.ID, err)
-	}
-	ref = &chunkRef{id: uint64(rec.ID), leaseEpoch: rec.LeaseEpoch, leaseExpiry: rec.LeaseExpiry}
+	ref = newChunkRef(rec, true)
 	of.mu.Lock()
 	of.chunks[idx] = ref
 	of.mu.Unlock()
@@ -78,17 +87,22 @@ func (f *FS) writable(ctx context.Context, of *openFile, idx uint32) (*chunkRef,
 }
 
 // acquireLease takes the chunk's lease, waiting (with backoff, bounded by
-// ctx) while another dataserver's lease is live.
+// ctx and twice the lease duration) while it cannot move yet: another
+// dataserver's lease is live and it does not answer, or no reachable copy
+// is current. Past the bound the write fails with EIO.
 func (f *FS) acquireLease(ctx context.Context, ino ms.Ino, idx uint32) (*ms.ChunkRecord, error) {
 	wait := 10 * time.Millisecond
 	deadline := time.Now().Add(2 * f.opts.LeaseDuration)
 	for {
 		rec, err := f.meta.AcquireLease(ctx, ino, idx, f.data.ID(), f.opts.LeaseDuration)
-		if !isErrno(err, syscall.EAGAIN) || time.Now().After(deadline) {
-			if err != nil {
-				return nil, fmt.Errorf("lease chunk %d of inode %d: %w", idx, ino, err)
-			}
+		switch {
+		case err == nil:
 			return rec, nil
+		case !isErrno(err, syscall.EAGAIN):
+			return nil, fmt.Errorf("lease chunk %d of inode %d: %w", idx, ino, err)
+		case time.Now().After(deadline):
+			return nil, fmt.Errorf("lease chunk %d of inode %d: gave up after %s: %w: %w", idx, ino,
+				2*f.opts.LeaseDuration, syscall.EIO, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -99,19 +113,42 @@ func (f *FS) acquireLease(ctx context.Context, ino ms.Ino, idx uint32) (*ms.Chun
 	}
 }
 
+// withLease runs mutate on the chunk at idx under this client's
+// dataserver's lease. A dataserver that refuses it for want of a lease
+// (EPERM: the lease moved to another dataserver since this client took
+// it) makes the client take the lease again, once.
+func (f *FS) withLease(ctx context.Context, of *openFile, idx uint32, mutate func(*chunkRef) error) error {
+	for retry := 0; ; retry++ {
+		ref, err := f.writable(ctx, of, idx)
+		if err != nil {
+			return err
+		}
+		err = mutate(ref)
+		if !isErrno(err, syscall.EPERM) || retry > 0 {
+			return err
+		}
+		of.mu.Lock()
+		delete(of.chunks, idx)
+		of.mu.Unlock()
+	}
+}
+
 // writeAt writes data at off of the file, chunk by chunk.
 func (f *FS) writeAt(ctx context.Context, of *openFile, off uint64, data []byte, sync bool) error {
 	for len(data) > 0 {
 		idx := uint32(off / ms.ChunkSize)
 		within := off % ms.ChunkSize
 		n := min(uint64(len(data)), ms.ChunkSize-within)
-		ref, err := f.writable(ctx, of, idx)
+		var v uint64
+		err := f.withLease(ctx, of, idx, func(ref *chunkRef) error {
+			var err error
+			if v, err = f.data.Write(ctx, ref.id, int64(within), data[:n], sync); err != nil {
+				return fmt.Errorf("write chunk %x of inode %d: %w", ref.id, of.ino, err)
+			}
+			return nil
+		})
 		if err != nil {
 			return err
-		}
-		v, err := f.data.Write(ctx, ref.id, int64(within), data[:n], sync)
-		if err != nil {
-			return fmt.Errorf("write chunk %x of inode %d: %w", ref.id, of.ino, err)
 		}
 		of.wrote(idx, v, off+n)
 		off += n
@@ -132,7 +169,7 @@ func (f *FS) readAt(ctx context.Context, of *openFile, off uint64, dst []byte) e
 		}
 		if ref == nil {
 			clear(dst[:n])
-		} else if err := f.data.Read(ctx, ref.id, int64(within), dst[:n]); err != nil {
+		} else if err := f.readChunk(ctx, ref, int64(within), dst[:n]); err != nil {
 			return fmt.Errorf("read chunk %x of inode %d: %w", ref.id, of.ino, err)
 		}
 		off += n

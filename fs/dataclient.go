@@ -15,7 +15,6 @@ type chunkCalls interface {
 	Sync(ctx context.Context, chunk uint64) (uint64, error)
 	SyncAll(ctx context.Context) error
 	Truncate(ctx context.Context, req dataserver.TruncateReq) (*dataserver.WriteResp, error)
-	GrantLease(ctx context.Context, l dataserver.Lease) error
 }
 
 var (
@@ -51,21 +50,32 @@ func (d *DataClient) Write(ctx context.Context, chunk uint64, off int64, data []
 // directReader is implemented by the in-process client, which reads into
 // the caller's buffer.
 type directReader interface {
-	ReadInto(ctx context.Context, chunk uint64, off int64, dst []byte) error
+	ReadInto(ctx context.Context, chunk uint64, off int64, dst []byte) (uint64, error)
 }
 
 // Read implements Data.
-func (d *DataClient) Read(ctx context.Context, chunk uint64, off int64, dst []byte) error {
+func (d *DataClient) Read(ctx context.Context, chunk uint64, off int64, dst []byte) (uint64, error) {
 	if dr, ok := d.c.(directReader); ok {
 		return dr.ReadInto(ctx, chunk, off, dst)
 	}
-	r, err := d.c.Read(ctx, chunk, off, int64(len(dst)))
+	return readFrom(ctx, d.c, chunk, off, dst)
+}
+
+// chunkReader is the read call of a dataserver client.
+type chunkReader interface {
+	Read(ctx context.Context, chunk uint64, off, n int64) (*dataserver.ReadResp, error)
+}
+
+// readFrom fills dst from off of chunk through c and returns the version
+// read.
+func readFrom(ctx context.Context, c chunkReader, chunk uint64, off int64, dst []byte) (uint64, error) {
+	r, err := c.Read(ctx, chunk, off, int64(len(dst)))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	n := copy(dst, r.Data)
 	clear(dst[n:])
-	return nil
+	return r.Version, nil
 }
 
 // Truncate implements Data.
@@ -84,9 +94,4 @@ func (d *DataClient) Sync(ctx context.Context, chunk uint64) error {
 	}
 	_, err := d.c.Sync(ctx, chunk)
 	return err
-}
-
-// GrantLease implements Data.
-func (d *DataClient) GrantLease(ctx context.Context, chunk uint64, holder string, epoch uint64, expiry int64) error {
-	return d.c.GrantLease(ctx, dataserver.Lease{Chunk: chunk, Holder: holder, Epoch: epoch, Expiry: expiry})
 }

@@ -64,10 +64,15 @@ type openFile struct {
 	posixLocked bool
 }
 
-// chunkRef is a chunk the client knows: its id and, when this client's
-// dataserver holds it, the write lease's expiry. id 0 is a known hole.
+// chunkRef is a chunk the client knows: its id, the version and copies
+// its record had when the client looked (a read must see that version or
+// a newer one), and, when this client's dataserver holds it, the write
+// lease's expiry. id 0 is a known hole.
 type chunkRef struct {
 	id          uint64
+	version     uint64
+	primary     string
+	replicas    []ms.Replica
 	leaseEpoch  uint64
 	leaseExpiry int64
 }
@@ -86,6 +91,8 @@ func (t *fileTable) open(a *ms.Attr) (*openFile, *ms.Attr, bool) {
 		t.files[a.Ino] = of
 	}
 	of.refs++
+	of.mu.Lock()
+	defer of.mu.Unlock()
 	rep := of.observe(a)
 	return of, rep, of.keepPages()
 }
@@ -223,14 +230,12 @@ func (t *fileTable) truncate(ctx context.Context, ino ms.Ino, size uint64) error
 	if of == nil {
 		of = &openFile{ino: ino, chunks: map[uint32]*chunkRef{}, pending: map[uint32]uint64{}}
 	}
-	ref, err := t.f.writable(ctx, of, idx)
-	if err != nil {
-		return err
-	}
-	if _, err := t.f.data.Truncate(ctx, ref.id, within); err != nil {
-		return fmt.Errorf("truncate chunk %x of inode %d: %w", ref.id, ino, err)
-	}
-	return nil
+	return t.f.withLease(ctx, of, idx, func(ref *chunkRef) error {
+		if _, err := t.f.data.Truncate(ctx, ref.id, within); err != nil {
+			return fmt.Errorf("truncate chunk %x of inode %d: %w", ref.id, ino, err)
+		}
+		return nil
+	})
 }
 
 // truncated records a size change this client made, a the metaservice's

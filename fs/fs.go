@@ -72,6 +72,7 @@ type FS struct {
 	session atomic.Uint64
 	groups  groupCache
 	files   *fileTable
+	remote  *remoteCopies
 
 	mu     sync.Mutex // guards server
 	server *fuse.Server
@@ -99,6 +100,7 @@ func New(meta Meta, data Data, opts Options) (*FS, error) {
 		groups: groupCache{entries: map[uint32]groupEntry{}}, ctx: ctx, cancel: cancel}
 	f.session.Store(id)
 	f.files = newFileTable(f)
+	f.remote = newRemoteCopies(meta, data.ID())
 	f.every(opts.HeartbeatInterval, f.heartbeat)
 	f.every(opts.CommitInterval/2, f.files.commitDue)
 	return f, nil
@@ -163,6 +165,7 @@ func (f *FS) Close(ctx context.Context) error {
 	if serr := f.meta.Sync(ctx); err == nil {
 		err = serr
 	}
+	f.remote.close()
 	return err
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"syscall"
-	"time"
 )
 
 // ChunkSize is the size of a file's chunks.
@@ -22,9 +21,6 @@ func checkFileSize(size uint64) error {
 
 // chunkCount is how many chunks a file of size bytes spans.
 func chunkCount(size uint64) uint32 { return uint32((size + ChunkSize - 1) / ChunkSize) }
-
-// MaxLease is the longest chunk write lease granted.
-const MaxLease = time.Hour
 
 // IndexedChunk is a chunk record with its index in the file.
 type IndexedChunk struct {
@@ -55,36 +51,6 @@ func (s *Service) Chunks(ctx context.Context, ino Ino, from, to uint32) ([]Index
 	return out, err
 }
 
-// AllocChunk returns the record of chunk index of ino, creating it with a
-// fresh id, and the write lease held by dataserver, if it has none.
-func (s *Service) AllocChunk(ctx context.Context, ino Ino, index uint32, dataserver string, lease time.Duration) (*ChunkRecord, error) {
-	if lease <= 0 || lease > MaxLease {
-		return nil, errnof(syscall.EINVAL, "lease of %s (limit %s)", lease, MaxLease)
-	}
-	id, err := s.newChunkID(ctx, ino.Shard())
-	if err != nil {
-		return nil, err
-	}
-	var out *ChunkRecord
-	err = s.update(ctx, func(t *tx) error {
-		a, err := t.attr(ino)
-		if err != nil {
-			return err
-		}
-		if a.Type() != syscall.S_IFREG {
-			return errnof(syscall.EINVAL, "chunks of inode %d of type %o", ino, a.Type())
-		}
-		if out, err = t.chunk(ino, index); err != nil || out != nil {
-			return err
-		}
-		out = &ChunkRecord{ID: id, Primary: dataserver, LeaseEpoch: 1,
-			LeaseExpiry: t.now + int64(lease), Replicas: []Replica{{Dataserver: dataserver}}}
-		t.mustSet(chunkKey(ino, index), encode(out))
-		return nil
-	})
-	return out, err
-}
-
 func (t *tx) chunk(ino Ino, index uint32) (*ChunkRecord, error) {
 	k := chunkKey(ino, index)
 	v, err := t.Get(k)
@@ -93,39 +59,6 @@ func (t *tx) chunk(ino Ino, index uint32) (*ChunkRecord, error) {
 	}
 	c := new(ChunkRecord)
 	return c, decode(k, v, c)
-}
-
-// AcquireLease gives dataserver the write lease of a chunk for dur. A
-// lease held by another dataserver that has not expired is EAGAIN naming
-// the holder. A change of holder bumps the epoch, which the dataservers
-// use to refuse writes under an older lease.
-func (s *Service) AcquireLease(ctx context.Context, ino Ino, index uint32, dataserver string, dur time.Duration) (*ChunkRecord, error) {
-	if dur <= 0 || dur > MaxLease {
-		return nil, errnof(syscall.EINVAL, "lease of %s (limit %s)", dur, MaxLease)
-	}
-	var out *ChunkRecord
-	err := s.update(ctx, func(t *tx) error {
-		c, err := t.chunk(ino, index)
-		if err != nil {
-			return err
-		}
-		if c == nil {
-			return errnof(syscall.ENOENT, "chunk %d of inode %d", index, ino)
-		}
-		if c.Primary != dataserver && c.Primary != "" && c.LeaseExpiry > t.now {
-			return errnof(syscall.EAGAIN, "chunk %s leased to %s until %s", c.ID, c.Primary,
-				time.Unix(0, c.LeaseExpiry).Format(time.RFC3339Nano))
-		}
-		if c.Primary != dataserver {
-			c.LeaseEpoch++
-			c.Primary = dataserver
-		}
-		c.LeaseExpiry = t.now + int64(dur)
-		t.mustSet(chunkKey(ino, index), encode(c))
-		out = c
-		return nil
-	})
-	return out, err
 }
 
 // ChunkVersion reports a chunk version a dataserver holds after writes.

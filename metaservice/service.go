@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lis-fs/lis/metaservice/dspool"
 	"github.com/lis-fs/lis/metaservice/kv"
 	"github.com/lis-fs/lis/metaservice/registry"
 )
@@ -26,6 +27,16 @@ type Options struct {
 	// PolicyCacheTTL bounds how long a resolved policy is trusted when
 	// another metaservice process may have changed it.
 	PolicyCacheTTL time.Duration
+	// Dataservers reaches the dataservers, to install and move leases;
+	// nil dials them by their registered addresses (package dspool).
+	Dataservers Dataservers
+	// HandoverTimeout bounds how long a lease move waits for the new
+	// holder to catch up with the old one (default 1 minute); past it the
+	// move fails with EAGAIN, and the writer may try again.
+	HandoverTimeout time.Duration
+	// ReclaimInterval is how often the chunks of deleted and truncated
+	// files are deleted from the dataservers (default 2s).
+	ReclaimInterval time.Duration
 	// Liveness says when a silent dataserver is suspect and when down.
 	Liveness registry.Timeouts
 	// Logger receives the service's structured logs.
@@ -57,6 +68,12 @@ func (o *Options) setDefaults() {
 		o.Now = time.Now
 	}
 	o.Liveness = o.Liveness.WithDefaults()
+	if o.ReclaimInterval <= 0 {
+		o.ReclaimInterval = 2 * time.Second
+	}
+	if o.HandoverTimeout <= 0 {
+		o.HandoverTimeout = time.Minute
+	}
 }
 
 // Service is the metaservice core: every namespace transaction, chunk
@@ -71,6 +88,9 @@ type Service struct {
 	opts Options
 	log  *slog.Logger
 
+	dataservers Dataservers
+	ownPool     *dspool.Pool // the dataservers' pool, when the service made it
+
 	ids      *idAllocator
 	usage    *usageTracker
 	policies *policyCache
@@ -83,18 +103,26 @@ type Service struct {
 // Open starts a Service on engine, formatting the volume if it is empty.
 func Open(ctx context.Context, engine kv.Engine, opts Options) (*Service, error) {
 	opts.setDefaults()
-	s := &Service{kv: engine, opts: opts, log: opts.Logger}
+	s := &Service{kv: engine, opts: opts, log: opts.Logger, dataservers: opts.Dataservers}
+	if s.dataservers == nil {
+		s.ownPool = dspool.New()
+		s.dataservers = s.ownPool
+	}
 	s.ids = newIDAllocator(s)
 	s.usage = newUsageTracker()
 	s.policies = newPolicyCache(opts.PolicyCacheTTL, opts.Now)
 	s.locks = newLockWaiters()
 	if err := s.format(ctx); err != nil {
+		if s.ownPool != nil {
+			s.ownPool.Close()
+		}
 		return nil, err
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	s.goLoop(bg, opts.UsageFlushInterval, s.flushUsage)
 	s.goLoop(bg, opts.ReapInterval, s.reapSessions)
+	s.goLoop(bg, opts.ReclaimInterval, s.ReclaimChunks)
 	return s, nil
 }
 
@@ -110,6 +138,9 @@ func (s *Service) Close() error {
 	defer cancel()
 	if err := s.flushUsage(ctx); err != nil {
 		s.log.Warn("flush usage at close", "err", err)
+	}
+	if s.ownPool != nil {
+		s.ownPool.Close()
 	}
 	return s.kv.Sync(ctx)
 }

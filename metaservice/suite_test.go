@@ -8,7 +8,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lis-fs/lis/metaservice/dspool"
 	"github.com/lis-fs/lis/metaservice/kv"
+	"github.com/lis-fs/lis/metaservice/registry"
 )
 
 // engineFactory opens a fresh, empty engine for one test.
@@ -27,11 +29,13 @@ type fixture struct {
 	s   *Service
 	ctx context.Context
 	now time.Time
+	ds  *dspool.Fake // the dataservers the service reaches
 }
 
 func newFixture(t *testing.T, open engineFactory) *fixture {
-	f := &fixture{t: t, ctx: context.Background(), now: time.Unix(1_700_000_000, 0)}
-	s, err := Open(f.ctx, open(t), Options{Now: func() time.Time { return f.now }, ReapInterval: time.Hour})
+	f := &fixture{t: t, ctx: context.Background(), now: time.Unix(1_700_000_000, 0), ds: dspool.NewFake()}
+	s, err := Open(f.ctx, open(t), Options{Now: func() time.Time { return f.now }, ReapInterval: time.Hour,
+		ReclaimInterval: time.Hour, Dataservers: f.ds})
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	f.s = s
@@ -45,6 +49,14 @@ var (
 	alice = &Cred{Uid: 1000, Gid: 1000}
 	bob   = &Cred{Uid: 1001, Gid: 1001}
 )
+
+// register registers dataservers ids, each at address "fake:ID".
+func (f *fixture) register(ids ...string) {
+	f.t.Helper()
+	for _, id := range ids {
+		require.NoError(f.t, f.s.DataserverHeartbeat(f.ctx, registry.Heartbeat{ID: id, Addr: "fake:" + id}))
+	}
+}
 
 func (f *fixture) mkdir(c *Cred, parent Ino, name string, mode uint32) *Attr {
 	f.t.Helper()
@@ -131,6 +143,8 @@ var suite = map[string]func(t *testing.T, f *fixture){
 	"Policies":            testPolicies,
 	"Shards":              testShards,
 	"Registry":            testRegistry,
+	"LeaseHandover":       testLeaseHandover,
+	"ReclaimChunks":       testReclaimChunks,
 	"ShardRootRemoval":    testShardRootRemoval,
 	"FsckFindsStaleShard": testFsckFindsStaleShard,
 	"FsckFindsDamage":     testFsckFindsDamage,

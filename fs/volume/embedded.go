@@ -65,7 +65,6 @@ func MountEmbedded(ctx context.Context, cfg Config) (_ *Volume, err error) {
 		return nil, err
 	}
 	v.meta = meta
-	v.startReaper(meta, ds)
 	data := fs.NewDataClient(ds, dataserverID)
 	if cfg.FS.FsName == "" {
 		cfg.FS.FsName = "lis:" + cfg.DataDir
@@ -126,22 +125,6 @@ func (v *Volume) startData(ctx context.Context, meta *ms.Service) (*dataserver.L
 	// The socket serves other clients of the volume; this one calls the
 	// dataserver in process, sparing its data the RPC's copies.
 	return ds.Local(), nil
-}
-
-// startReaper reclaims the chunks of deleted and truncated files.
-func (v *Volume) startReaper(meta *ms.Service, ds *dataserver.Local) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	r := &chunkReaper{meta: meta, ds: ds, id: dataserverID}
-	go func() {
-		defer close(done)
-		r.run(ctx)
-	}()
-	v.closers = append(v.closers, func(context.Context) error {
-		cancel()
-		<-done
-		return nil
-	})
 }
 
 func (v *Volume) mount(meta fs.Meta, data fs.Data, opts fs.Options) error {

@@ -13,8 +13,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	ms "github.com/lis-fs/lis/metaservice"
+	"github.com/lis-fs/lis/metaservice/dspool"
 	"github.com/lis-fs/lis/metaservice/kv"
 	"github.com/lis-fs/lis/metaservice/msgrpc"
+	"github.com/lis-fs/lis/metaservice/registry"
 )
 
 // env is a metaservice served over a real socket, and a client of it.
@@ -26,6 +28,7 @@ type env struct {
 	network string // "unix" or "tcp"
 	addr    string // "unix:/path" or "127.0.0.1:port"
 	client  *Client
+	ds      *dspool.Fake // the dataservers "ds1" and "ds2" the service reaches
 }
 
 // transports runs f once over a unix socket and once over loopback TCP.
@@ -48,10 +51,14 @@ func startEnv(t testing.TB, url, network string) *env {
 
 func serveEngine(t testing.TB, eng kv.Engine, network string) *env {
 	t.Helper()
-	svc, err := ms.Open(context.Background(), eng, ms.Options{})
+	ds := dspool.NewFake()
+	svc, err := ms.Open(context.Background(), eng, ms.Options{Dataservers: ds, ReclaimInterval: time.Hour})
 	require.NoError(t, err)
 	t.Cleanup(func() { svc.Close() })
-	e := &env{eng: eng, svc: svc, network: network}
+	for _, id := range []string{"ds1", "ds2"} {
+		require.NoError(t, svc.DataserverHeartbeat(context.Background(), registry.Heartbeat{ID: id, Addr: "fake:" + id}))
+	}
+	e := &env{eng: eng, svc: svc, network: network, ds: ds}
 	e.srv, e.addr = serve(t, svc, network)
 	e.client = dial(t, e.addr)
 	return e

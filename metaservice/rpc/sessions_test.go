@@ -35,12 +35,15 @@ func TestSessionsOpenFilesAndChunks(t *testing.T) {
 		require.Equal(t, f.Ino, opened.Ino)
 
 		// Chunks: allocate with a lease, another dataserver is refused the
-		// lease, writes commit versions.
+		// lease while the holder's is live and it does not answer, writes
+		// commit versions.
 		rec, err := c.AllocChunk(ctx, f.Ino, 0, "ds1", time.Minute)
 		require.NoError(t, err)
 		require.Equal(t, "ds1", rec.Primary)
+		e.ds.Down("fake:ds1", true)
 		_, err = c.AcquireLease(ctx, f.Ino, 0, "ds2", time.Minute)
 		requireErrno(t, err, syscall.EAGAIN)
+		e.ds.Down("fake:ds1", false)
 		_, err = c.AllocChunk(ctx, f.Ino, 1, "ds1", time.Minute)
 		require.NoError(t, err)
 		a, err := c.CommitWrite(ctx, f.Ino, ms.ChunkSize+10, 99, []ms.ChunkVersion{

@@ -1,10 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -12,8 +19,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lis-fs/lis/dataserver"
 	ms "github.com/lis-fs/lis/metaservice"
 	"github.com/lis-fs/lis/metaservice/registry"
+	"github.com/lis-fs/lis/metaservice/rpc"
 )
 
 // metaserviceProc is a `lis metaservice` process started by a test,
@@ -121,4 +130,152 @@ func TestE2ERegistry(t *testing.T) {
 	}, 30*time.Second, 200*time.Millisecond, "london-1 stopped and perth-1 heartbeats: %v", listDataservers(t, meta.addr()))
 	perth.stop(t)
 	require.False(t, strings.Contains(perth.log.String(), "level=ERROR"), "perth-1 logged errors:\n%s", perth.log)
+}
+
+// site is one host of a cluster test: its dataserver and its mount.
+type site struct {
+	ds  *dataserverProc
+	mnt string
+}
+
+// startSites starts a metaservice and, per name, a dataserver in that
+// site (region r-NAME) with a mount of the volume on it.
+func startSites(t *testing.T, names ...string) (*metaserviceProc, map[string]site) {
+	t.Helper()
+	meta := startMetaservice(t, shortTempDir(t))
+	base := publicTempDir(t)
+	sites := map[string]site{}
+	for _, n := range names {
+		ds := startDataserver(t, shortTempDir(t), n+"-1", "--site", n, "--region", "r-"+n, "--meta", meta.addr())
+		mnt := filepath.Join(base, n)
+		require.NoError(t, os.Mkdir(mnt, 0o755))
+		mountLis(t, "--meta", meta.addr(), "--dataserver", "unix:"+ds.unix, mnt)
+		sites[n] = site{ds: ds, mnt: mnt}
+	}
+	return meta, sites
+}
+
+// TestE2ETwoSitesOneContent: a file written at perth reads the same at
+// london (from perth's dataserver: london's has no copy); a write from
+// london moves the chunk's lease there only after london's dataserver
+// caught up, so both mounts keep reading one content; and hosts writing
+// random ranges of one file in turns (closing between turns) always read
+// the model's content on both.
+func TestE2ETwoSitesOneContent(t *testing.T) {
+	needE2E(t)
+	meta, sites := startSites(t, "perth", "london")
+	perth, london := sites["perth"].mnt, sites["london"].mnt
+	rng := rand.New(rand.NewPCG(1, 2))
+	model := make([]byte, 3<<20+12345)
+	for i := range model {
+		model[i] = byte(rng.Uint32())
+	}
+	name := "vm.img"
+	require.NoError(t, os.WriteFile(filepath.Join(perth, name), model, 0o644))
+	requireContent(t, filepath.Join(london, name), model, "london reads what perth wrote")
+
+	rounds := 8
+	if testing.Short() {
+		rounds = 4
+	}
+	for round := range rounds {
+		w := []string{london, perth}[round%2]
+		off := rng.IntN(len(model) + 4096)
+		data := make([]byte, 1+rng.IntN(200_000))
+		for i := range data {
+			data[i] = byte(rng.Uint32())
+		}
+		f, err := os.OpenFile(filepath.Join(w, name), os.O_RDWR, 0)
+		require.NoError(t, err)
+		_, err = f.WriteAt(data, int64(off))
+		require.NoError(t, err, "round %d: write on %s", round, w)
+		require.NoError(t, f.Close())
+		if end := off + len(data); end > len(model) {
+			model = append(model, make([]byte, end-len(model))...)
+		}
+		copy(model[off:], data)
+		for _, m := range []string{perth, london} {
+			requireContent(t, filepath.Join(m, name), model, fmt.Sprintf("round %d: %s wrote %d bytes at %d; read on %s", round, w, len(data), off, m))
+		}
+	}
+	// The old primary became the new one's replica: both dataservers end
+	// up with the same chunk, block for block.
+	st, err := os.Stat(filepath.Join(perth, name))
+	require.NoError(t, err)
+	mc, err := rpc.Dial(meta.addr(), nil)
+	require.NoError(t, err)
+	defer mc.Close()
+	recs, err := mc.Chunks(context.Background(), ms.Ino(st.Sys().(*syscall.Stat_t).Ino), 0, 1)
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	chunk := uint64(recs[0].ID)
+	requireSameCopies(t, chunk, sites["perth"].ds, sites["london"].ds)
+
+	// Deleted: its chunk goes from every dataserver that held it.
+	require.NoError(t, os.Remove(filepath.Join(london, name)))
+	for _, d := range []*dataserverProc{sites["perth"].ds, sites["london"].ds} {
+		c, err := dataserver.Dial(d.tcp)
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			_, err := c.ChunkInfo(context.Background(), chunk)
+			return errors.Is(err, syscall.ENOENT)
+		}, 30*time.Second, 100*time.Millisecond, "chunk %x of a deleted file is still on %s", chunk, d.tcp)
+		c.Close()
+	}
+}
+
+// requireSameCopies waits until every dataserver holds chunk at one
+// version with the same block checksums.
+func requireSameCopies(t *testing.T, chunk uint64, dss ...*dataserverProc) {
+	t.Helper()
+	var clients []*dataserver.Client
+	for _, d := range dss {
+		c, err := dataserver.Dial(d.tcp)
+		require.NoError(t, err)
+		defer c.Close()
+		clients = append(clients, c)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		diff := copiesDiffer(clients, chunk)
+		if diff == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("copies of chunk %x still differ after 30 s: %s", chunk, diff)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// copiesDiffer says how the copies of chunk differ, or "" if they do not.
+func copiesDiffer(clients []*dataserver.Client, chunk uint64) string {
+	var first *dataserver.Checksums
+	for i, c := range clients {
+		sum, err := c.Checksums(context.Background(), chunk)
+		switch {
+		case err != nil:
+			return fmt.Sprintf("copy %d: %v", i, err)
+		case first == nil:
+			first = sum
+		case sum.Version != first.Version || sum.Size != first.Size || !slices.Equal(sum.CRCs, first.CRCs):
+			return fmt.Sprintf("copy %d at version %d, size %d; copy 0 at %d, size %d", i, sum.Version, sum.Size, first.Version, first.Size)
+		}
+	}
+	return ""
+}
+
+// requireContent requires the file at p to hold want.
+func requireContent(t *testing.T, p string, want []byte, msg string) {
+	t.Helper()
+	got, err := os.ReadFile(p)
+	require.NoError(t, err, msg)
+	require.Equal(t, len(want), len(got), "%s: size", msg)
+	if !bytes.Equal(want, got) {
+		i := 0
+		for i < len(got) && got[i] == want[i] {
+			i++
+		}
+		t.Fatalf("%s: content differs from byte %d on", msg, i)
+	}
 }

@@ -25,6 +25,9 @@ func chunkFiles(t *testing.T, dataDir string) int {
 	return n
 }
 
+// TestDeletedChunksAreReclaimed: the metaservice deletes the chunks of
+// deleted files from the embedded volume's dataserver, as it does from a
+// cluster's.
 func TestDeletedChunksAreReclaimed(t *testing.T) {
 	dataDir := t.TempDir()
 	v, mnt := mountForTest(t, dataDir)

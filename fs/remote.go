@@ -1,0 +1,163 @@
+package fs
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"syscall"
+
+	"github.com/lis-fs/lis/dataserver"
+	ms "github.com/lis-fs/lis/metaservice"
+)
+
+// readChunk fills dst from off of the chunk ref names, from a copy that
+// holds at least the version the client saw in the chunk's record (close
+// to open: never an older state). The co-located dataserver serves it
+// when its copy is that recent; otherwise the nearest dataserver that has
+// it does.
+func (f *FS) readChunk(ctx context.Context, ref *chunkRef, off int64, dst []byte) error {
+	v, err := f.data.Read(ctx, ref.id, off, dst)
+	switch {
+	case err == nil && v >= ref.version:
+		return nil
+	case err != nil && !isErrno(err, syscall.ENOENT) && !isErrno(err, syscall.EAGAIN):
+		return err
+	case ref.version == 0 && (err != nil || ref.primary == f.data.ID()):
+		clear(dst) // nothing committed yet: no version to see
+		return nil
+	}
+	return f.remote.read(ctx, ref, off, dst)
+}
+
+// remoteCopies reads chunks from the dataservers of other hosts, found in
+// the metaservice's registry.
+type remoteCopies struct {
+	meta Meta
+	self string // the co-located dataserver's ID
+
+	mu          sync.Mutex // guards the fields below; not held across I/O but a dial
+	dataservers map[string]ms.DataserverStatus
+	clients     map[string]*dataserver.Client // by address
+}
+
+func newRemoteCopies(meta Meta, self string) *remoteCopies {
+	return &remoteCopies{meta: meta, self: self, clients: map[string]*dataserver.Client{}}
+}
+
+// read fills dst from the nearest copy of ref's chunk at ref.version or
+// newer: same site first, then same region, then any; the primary first
+// among equals, since it holds the newest version.
+func (r *remoteCopies) read(ctx context.Context, ref *chunkRef, off int64, dst []byte) error {
+	ds, err := r.registry(ctx, ref)
+	if err != nil {
+		return err
+	}
+	var tried []error
+	for _, d := range r.candidates(ref, ds) {
+		v, err := r.readFrom(ctx, d, ref.id, off, dst)
+		if err == nil && v >= ref.version {
+			return nil
+		}
+		if err == nil {
+			err = fmt.Errorf("holds version %d", v)
+		}
+		tried = append(tried, fmt.Errorf("%s: %w", d.ID, err))
+	}
+	return fmt.Errorf("no reachable copy holds version %d (%w): %w", ref.version, errors.Join(tried...), syscall.EIO)
+}
+
+// candidates orders the copies that may hold ref's chunk at its version.
+func (r *remoteCopies) candidates(ref *chunkRef, ds map[string]ms.DataserverStatus) []ms.DataserverStatus {
+	var out []ms.DataserverStatus
+	for _, rep := range ref.replicas {
+		if d, ok := ds[rep.Dataserver]; ok && rep.Dataserver != r.self && (rep.Version >= ref.version || rep.Dataserver == ref.primary) {
+			out = append(out, d)
+		}
+	}
+	if d, ok := ds[ref.primary]; ok && ref.primary != r.self && !slices.ContainsFunc(out, func(c ms.DataserverStatus) bool { return c.ID == ref.primary }) {
+		out = append(out, d)
+	}
+	me := ds[r.self]
+	distance := func(d ms.DataserverStatus) int {
+		switch {
+		case d.Site != "" && d.Site == me.Site:
+			return 0
+		case d.Region != "" && d.Region == me.Region:
+			return 1
+		}
+		return 2
+	}
+	slices.SortStableFunc(out, func(a, b ms.DataserverStatus) int {
+		return cmp.Or(cmp.Compare(distance(a), distance(b)), cmp.Compare(int(a.Liveness), int(b.Liveness)),
+			boolOrder(a.ID == ref.primary, b.ID == ref.primary))
+	})
+	return out
+}
+
+// boolOrder sorts true first.
+func boolOrder(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return -1
+	}
+	return 1
+}
+
+// registry returns the registered dataservers, listed again when one
+// that ref names is not known yet.
+func (r *remoteCopies) registry(ctx context.Context, ref *chunkRef) (map[string]ms.DataserverStatus, error) {
+	r.mu.Lock()
+	ds := r.dataservers
+	r.mu.Unlock()
+	if ds != nil && ds[ref.primary].ID != "" && ds[r.self].ID != "" {
+		return ds, nil
+	}
+	list, err := r.meta.ListDataservers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list dataservers: %w", err)
+	}
+	ds = map[string]ms.DataserverStatus{}
+	for _, d := range list {
+		ds[d.ID] = d
+	}
+	r.mu.Lock()
+	r.dataservers = ds
+	r.mu.Unlock()
+	return ds, nil
+}
+
+func (r *remoteCopies) readFrom(ctx context.Context, d ms.DataserverStatus, chunk uint64, off int64, dst []byte) (uint64, error) {
+	c, err := r.client(d.Addr)
+	if err != nil {
+		return 0, err
+	}
+	return readFrom(ctx, c, chunk, off, dst)
+}
+
+func (r *remoteCopies) client(addr string) (*dataserver.Client, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.clients[addr]; ok {
+		return c, nil
+	}
+	c, err := dataserver.Dial(addr)
+	if err != nil {
+		return nil, err
+	}
+	r.clients[addr] = c
+	return c, nil
+}
+
+func (r *remoteCopies) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for addr, c := range r.clients {
+		c.Close()
+		delete(r.clients, addr)
+	}
+}

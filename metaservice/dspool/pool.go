@@ -1,0 +1,97 @@
+package dspool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/lis-fs/lis/dataserver"
+)
+
+// Pool dials dataservers by address and keeps one client per address.
+// It is safe for concurrent use.
+type Pool struct {
+	mu      sync.Mutex // guards clients and closed
+	clients map[string]*dataserver.Client
+	closed  bool
+}
+
+// New returns an empty pool.
+func New() *Pool { return &Pool{clients: map[string]*dataserver.Client{}} }
+
+func (p *Pool) client(addr string) (*dataserver.Client, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, errors.New("dataserver pool closed")
+	}
+	if c, ok := p.clients[addr]; ok {
+		return c, nil
+	}
+	c, err := dataserver.Dial(addr)
+	if err != nil {
+		return nil, fmt.Errorf("dial dataserver at %s: %w", addr, err)
+	}
+	p.clients[addr] = c
+	return c, nil
+}
+
+// GrantLease installs a lease on the dataserver at addr.
+func (p *Pool) GrantLease(ctx context.Context, addr string, l dataserver.Lease) error {
+	c, err := p.client(addr)
+	if err != nil {
+		return err
+	}
+	return c.GrantLease(ctx, l)
+}
+
+// RevokeLease ends the leases of chunk up to epoch on the dataserver at
+// addr; everything it acknowledged is durable when this returns.
+func (p *Pool) RevokeLease(ctx context.Context, addr string, chunk, epoch uint64) error {
+	c, err := p.client(addr)
+	if err != nil {
+		return err
+	}
+	return c.RevokeLease(ctx, chunk, epoch)
+}
+
+// SetReplicas sets the peers the dataserver at addr ships chunk to.
+func (p *Pool) SetReplicas(ctx context.Context, addr string, chunk uint64, peers []dataserver.Peer) error {
+	c, err := p.client(addr)
+	if err != nil {
+		return err
+	}
+	return c.SetReplicas(ctx, chunk, peers)
+}
+
+// ChunkInfo describes chunk on the dataserver at addr.
+func (p *Pool) ChunkInfo(ctx context.Context, addr string, chunk uint64) (*dataserver.ChunkInfo, error) {
+	c, err := p.client(addr)
+	if err != nil {
+		return nil, err
+	}
+	return c.ChunkInfo(ctx, chunk)
+}
+
+// Delete deletes chunk on the dataserver at addr.
+func (p *Pool) Delete(ctx context.Context, addr string, chunk uint64) error {
+	c, err := p.client(addr)
+	if err != nil {
+		return err
+	}
+	return c.Delete(ctx, chunk)
+}
+
+// Close closes every client; later calls fail.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	var errs []error
+	for addr, c := range p.clients {
+		errs = append(errs, c.Close())
+		delete(p.clients, addr)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,97 @@
+package metaservice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall"
+)
+
+// reclaimBatch is how many queued deletions one pass takes at a time.
+const reclaimBatch = 1024
+
+// ReclaimChunks deletes the chunks of deleted and truncated files from
+// every dataserver that holds a copy, and drops each from the deletion
+// queue once all its copies are gone. A copy whose dataserver does not
+// answer stays queued, with only the copies still to delete, for a later
+// pass (every Options.ReclaimInterval in the background): a chunk's
+// space is never leaked by a dataserver that was away, and a dataserver
+// that returns is cleaned up then.
+func (s *Service) ReclaimChunks(ctx context.Context) error {
+	var after ChunkID
+	for {
+		dels, err := s.deletionsAfter(ctx, after, reclaimBatch)
+		if err != nil || len(dels) == 0 {
+			return err
+		}
+		var errs []error
+		for _, d := range dels {
+			errs = append(errs, s.reclaim(ctx, d))
+			after = d.Chunk
+		}
+		if err := errors.Join(errs...); err != nil || len(dels) < reclaimBatch {
+			return err
+		}
+	}
+}
+
+// deletionsAfter returns up to limit queued deletions of chunks above
+// after.
+func (s *Service) deletionsAfter(ctx context.Context, after ChunkID, limit int) ([]Deletion, error) {
+	var out []Deletion
+	err := s.view(ctx, func(t *tx) error {
+		out = out[:0]
+		start, end := deleteQueueKey(after+1), prefixEnd([]byte{tagGlobal, gDeleteQ})
+		if after == 0 {
+			start = []byte{tagGlobal, gDeleteQ}
+		}
+		var derr error
+		err := t.Scan(start, end, limit, func(k, v []byte) bool {
+			var d deletion
+			derr = decode(k, v, &d)
+			out = append(out, Deletion{Chunk: d.Chunk, Replicas: d.Replicas})
+			return derr == nil
+		})
+		return firstErr(err, derr)
+	})
+	return out, err
+}
+
+// reclaim deletes d's copies and updates the queue: gone when every copy
+// is, else down to the copies left.
+func (s *Service) reclaim(ctx context.Context, d Deletion) error {
+	var left []string
+	var errs []error
+	for _, id := range d.Replicas {
+		addr, err := s.dataserverAddr(ctx, id)
+		if err == nil {
+			err = s.dataservers.Delete(ctx, addr, uint64(d.Chunk))
+		}
+		if err != nil && !isErrno(err, syscall.ENOENT) {
+			left = append(left, id)
+			errs = append(errs, fmt.Errorf("delete chunk %s on %s: %w", d.Chunk, id, err))
+		}
+	}
+	if len(left) == len(d.Replicas) && len(left) > 0 {
+		return errors.Join(errs...)
+	}
+	err := s.update(ctx, func(t *tx) error {
+		if len(left) == 0 {
+			t.mustDelete(deleteQueueKey(d.Chunk))
+			return nil
+		}
+		k := deleteQueueKey(d.Chunk)
+		v, err := t.Get(k)
+		if err != nil || v == nil {
+			return err
+		}
+		var rec deletion
+		if err := decode(k, v, &rec); err != nil {
+			return err
+		}
+		rec.Replicas = left
+		t.mustSet(k, encode(&rec))
+		return nil
+	})
+	return errors.Join(append(errs, err)...)
+}
