@@ -14,6 +14,7 @@ type Meta interface {
 	rpc.Namespace
 	rpc.Sessions
 	rpc.Chunks
+	rpc.Policies
 	rpc.Registry
 }
 

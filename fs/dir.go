@@ -57,6 +57,7 @@ func (f *FS) readDir(in *fuse.ReadIn, out *fuse.DirEntryList, plus bool) fuse.St
 		// The kernel takes no reference for "." and ".."; an entry whose
 		// inode vanished meanwhile is listed without attributes.
 		if e.Attr != nil && e.Name != "." && e.Name != ".." {
+			f.policies.saw(ms.Ino(in.NodeId), e.Name, e.Attr)
 			f.fillEntry(f.files.overlay(e.Attr), eo)
 		}
 	}

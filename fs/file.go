@@ -16,7 +16,9 @@ func (f *FS) Create(cancel <-chan struct{}, in *fuse.CreateIn, name string, out 
 	if err != nil {
 		return status("create", err)
 	}
-	_, rep, _ := f.files.open(a)
+	f.policies.saw(ms.Ino(in.NodeId), name, a)
+	of, rep, _ := f.files.open(a)
+	f.openedPolicyFile(of, in.Flags)
 	f.fillEntry(rep, &out.EntryOut)
 	out.OpenOut.OpenFlags = openFlags(in.Flags, false)
 	return fuse.OK
@@ -29,7 +31,8 @@ func (f *FS) Open(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fu
 	if err != nil {
 		return status("open", err)
 	}
-	_, _, keep := f.files.open(a)
+	of, _, keep := f.files.open(a)
+	f.openedPolicyFile(of, in.Flags)
 	out.OpenFlags = openFlags(in.Flags, keep)
 	if in.Mode&fuse.OPEN_KILL_SUIDGID != 0 {
 		return f.killPriv(&in.InHeader)
@@ -111,6 +114,9 @@ func (f *FS) Flush(cancel <-chan struct{}, in *fuse.FlushIn) fuse.Status {
 	if err := f.files.commit(f.op(), of, false); err != nil {
 		return status("flush", err)
 	}
+	if err := f.applyPolicyFile(f.op(), f.cred(&in.InHeader), of); err != nil {
+		return status("flush", err)
+	}
 	of.mu.Lock()
 	locked := of.posixLocked
 	of.mu.Unlock()
@@ -131,7 +137,10 @@ func (f *FS) Fsync(cancel <-chan struct{}, in *fuse.FsyncIn) fuse.Status {
 	if err := f.data.Sync(f.op(), 0); err != nil {
 		return status("fsync", err)
 	}
-	return status("fsync", f.files.commit(f.op(), of, true))
+	if err := f.files.commit(f.op(), of, true); err != nil {
+		return status("fsync", err)
+	}
+	return status("fsync", f.applyPolicyFile(f.op(), f.cred(&in.InHeader), of))
 }
 
 // Release implements fuse.RawFileSystem: the last close of a descriptor.

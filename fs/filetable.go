@@ -58,6 +58,11 @@ type openFile struct {
 	since      time.Time
 	pending    map[uint32]uint64
 	chunks     map[uint32]*chunkRef
+	// policyDir is the directory whose policy file this is, when an open
+	// descriptor may write it, and policyWritten says data was written
+	// since its content last went to the metaservice (policyfile.go).
+	policyDir     ms.Ino
+	policyWritten bool
 	// posixLocked says this client took a POSIX lock on the inode, so a
 	// close must release the closing owner's locks; most files are never
 	// locked, and their closes skip that call.
@@ -130,6 +135,7 @@ func (of *openFile) wrote(index uint32, version uint64, end uint64) {
 	}
 	of.mtime = time.Now().UnixNano()
 	of.pending[index] = max(of.pending[index], version)
+	of.policyWritten = of.policyDir != 0
 }
 
 // commit tells the metaservice what was written. With durable the commit

@@ -71,8 +71,9 @@ type FS struct {
 	// it if the metaservice reaped it, while requests read it.
 	session atomic.Uint64
 	groups  groupCache
-	files   *fileTable
-	remote  *remoteCopies
+	files    *fileTable
+	remote   *remoteCopies
+	policies policyFiles
 
 	mu     sync.Mutex // guards server
 	server *fuse.Server

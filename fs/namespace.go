@@ -21,6 +21,7 @@ func (f *FS) Lookup(cancel <-chan struct{}, h *fuse.InHeader, name string, out *
 	if err != nil {
 		return status("lookup", err)
 	}
+	f.policies.saw(ms.Ino(h.NodeId), name, a)
 	f.fillEntry(f.files.overlay(a), out)
 	return fuse.OK
 }
@@ -146,9 +147,14 @@ func (f *FS) Readlink(cancel <-chan struct{}, h *fuse.InHeader) ([]byte, fuse.St
 	return []byte(t), fuse.OK
 }
 
-// Unlink implements fuse.RawFileSystem.
+// Unlink implements fuse.RawFileSystem. Unlinking a policy file removes
+// its directory's policy (in the metaservice's transaction).
 func (f *FS) Unlink(cancel <-chan struct{}, h *fuse.InHeader, name string) fuse.Status {
-	return status("unlink", f.meta.Unlink(f.op(), f.cred(h), ms.Ino(h.NodeId), name))
+	err := f.meta.Unlink(f.op(), f.cred(h), ms.Ino(h.NodeId), name)
+	if err == nil && name == ms.PolicyFileName {
+		f.policyFileGone(ms.Ino(h.NodeId))
+	}
+	return status("unlink", err)
 }
 
 // Rmdir implements fuse.RawFileSystem.
@@ -156,10 +162,33 @@ func (f *FS) Rmdir(cancel <-chan struct{}, h *fuse.InHeader, name string) fuse.S
 	return status("rmdir", f.meta.Rmdir(f.op(), f.cred(h), ms.Ino(h.NodeId), name))
 }
 
-// Rename implements fuse.RawFileSystem (rename and renameat2 flags).
+// Rename implements fuse.RawFileSystem (rename and renameat2 flags). A
+// file renamed to a policy file name becomes its directory's policy, and
+// is refused (EINVAL) if it does not parse; one renamed away takes its
+// directory's policy with it.
 func (f *FS) Rename(cancel <-chan struct{}, in *fuse.RenameIn, oldName, newName string) fuse.Status {
-	err := f.meta.Rename(f.op(), f.cred(&in.InHeader), ms.Ino(in.NodeId), oldName, ms.Ino(in.Newdir), newName, in.Flags)
-	return status("rename", err)
+	ctx, c := f.op(), f.cred(&in.InHeader)
+	src, dst := ms.Ino(in.NodeId), ms.Ino(in.Newdir)
+	var policySrc []byte
+	var moved *ms.Attr
+	if newName == ms.PolicyFileName && in.Flags&ms.RenameExchange == 0 {
+		var err error
+		if policySrc, moved, err = f.policyOfRenamed(ctx, src, oldName); err != nil {
+			return status("rename", err)
+		}
+	}
+	if err := f.meta.Rename(ctx, c, src, oldName, dst, newName, in.Flags); err != nil {
+		return status("rename", err)
+	}
+	if oldName == ms.PolicyFileName {
+		f.policyFileGone(src)
+	}
+	if policySrc == nil {
+		return fuse.OK
+	}
+	f.policyFileGone(dst)
+	f.policies.saw(dst, newName, moved)
+	return status("rename", f.meta.SetPolicy(ctx, c, dst, policySrc))
 }
 
 // Access implements fuse.RawFileSystem.

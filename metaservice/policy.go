@@ -9,6 +9,24 @@ import (
 	"github.com/lis-fs/lis/metaservice/policy"
 )
 
+// PolicyFileName is the name of the file that holds a directory's
+// replication policy. Its content is stored in chunks like any file's;
+// the FUSE client hands it to SetPolicy when it is written and closed,
+// and removing or renaming it away removes the directory's policy in the
+// same transaction (Unlink, Rename).
+const PolicyFileName = policy.FileName
+
+// isPolicyFile says whether a, named name, is a directory's policy file.
+func isPolicyFile(name string, a *Attr) bool {
+	return name == PolicyFileName && a.Type() == syscall.S_IFREG
+}
+
+// dropPolicy removes dir's own policy, as its policy file goes.
+func (t *tx) dropPolicy(dir Ino) {
+	t.mustDelete(policyKey(dir))
+	t.onCommit(t.s.policies.invalidate)
+}
+
 // policyRecord is a directory's stored policy: the file as written (so it
 // reads back byte for byte) and its parsed form.
 type policyRecord struct {

@@ -20,6 +20,9 @@ func (s *Service) Unlink(ctx context.Context, c *Cred, parent Ino, name string) 
 		if a.IsDir() {
 			return errnof(syscall.EISDIR, "unlink %q in %d", name, parent)
 		}
+		if isPolicyFile(name, a) {
+			t.dropPolicy(parent)
+		}
 		t.deleteDentry(parent, name)
 		dir.Mtime, dir.Ctime = t.now, t.now
 		t.putAttr(dir)

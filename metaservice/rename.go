@@ -84,6 +84,9 @@ func (r *renameOp) run(srcDir Ino, srcName string, dstDir Ino, dstName string) e
 		}
 		t.deleteDentry(srcDir, srcName)
 		t.putDentry(dstDir, dstName, &Dentry{Ino: r.src.Ino, Type: r.src.Type()})
+		if isPolicyFile(srcName, r.src) {
+			t.dropPolicy(srcDir) // the client sets dstDir's from the file, if it is named so there
+		}
 	}
 	r.move(r.src, r.sdir, r.ddir)
 	for _, d := range []*Attr{r.sdir, r.ddir} {
