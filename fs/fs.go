@@ -69,8 +69,8 @@ type FS struct {
 	opts Options
 	// session is the client's metaservice session; the heartbeat replaces
 	// it if the metaservice reaped it, while requests read it.
-	session atomic.Uint64
-	groups  groupCache
+	session  atomic.Uint64
+	groups   groupCache
 	files    *fileTable
 	remote   *remoteCopies
 	policies policyFiles
