@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/lis-fs/lis/metaservice/registry"
 )
 
 func testChunksAndTruncate(t *testing.T, f *fixture) {
@@ -182,4 +184,32 @@ func testReclaimChunks(t *testing.T, f *fixture) {
 	dels, err = f.s.PendingDeletions(f.ctx, 10)
 	require.NoError(t, err)
 	require.Empty(t, dels)
+}
+
+// testPlacement: a new chunk's copies follow its directory's policy and
+// the registry, and its primary is told to ship to them.
+func testPlacement(t *testing.T, f *fixture) {
+	for _, d := range []registry.Heartbeat{
+		{ID: "perth-1", Site: "perth", Region: "au"}, {ID: "london-1", Site: "london", Region: "eu"},
+		{ID: "nyc-1", Site: "nyc", Region: "us"}, {ID: "nyc-2", Site: "nyc", Region: "us"}} {
+		d.Addr, d.Capacity, d.Free = "fake:"+d.ID, 100, 50
+		require.NoError(t, f.s.DataserverHeartbeat(f.ctx, d))
+	}
+	dir := f.mkdir(alice, RootIno, "vms", 0755)
+	require.NoError(t, f.s.SetPolicy(f.ctx, alice, dir.Ino, []byte("target_copies: 3\nwrite_ack: local_only\n")))
+	a := f.create(alice, dir.Ino, "disk", 0644)
+	c, err := f.s.AllocChunk(f.ctx, a.Ino, 0, "london-1", time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, []Replica{{Dataserver: "london-1"}, {Dataserver: "nyc-1"}, {Dataserver: "perth-1"}}, c.Replicas)
+	var shipsTo []string
+	for _, p := range f.ds.Replicas("fake:london-1", uint64(c.ID)) {
+		shipsTo = append(shipsTo, p.ID)
+	}
+	require.Equal(t, []string{"nyc-1", "perth-1"}, shipsTo)
+
+	// The default policy (two copies) elsewhere.
+	b := f.create(alice, RootIno, "other", 0644)
+	c, err = f.s.AllocChunk(f.ctx, b.Ino, 0, "nyc-2", time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, []Replica{{Dataserver: "nyc-2"}, {Dataserver: "london-1"}}, c.Replicas)
 }

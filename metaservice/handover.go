@@ -185,19 +185,14 @@ func (s *Service) awaitReplica(ctx context.Context, chunk uint64, src chunkCopy,
 }
 
 // settle makes the old holder of a moved lease a replica of the new one:
-// it stops shipping the chunk, and the new holder ships to it. Failures
-// are logged: the lease has moved either way, and an old holder that
-// missed this is caught up at the next move.
+// it stops shipping the chunk, and the new holder ships to every other
+// copy in the record, the old holder among them. Failures are logged: the
+// lease has moved either way, and a copy that missed this is caught up at
+// the next move.
 func (s *Service) settle(ctx context.Context, c *ChunkRecord, oldHolder chunkCopy) {
-	if oldHolder.peer.Addr == "" {
-		return
-	}
-	newAddr, err := s.dataserverAddr(ctx, c.Primary)
+	err := s.dataservers.SetReplicas(ctx, oldHolder.peer.Addr, uint64(c.ID), nil)
 	if err == nil {
-		err = s.dataservers.SetReplicas(ctx, oldHolder.peer.Addr, uint64(c.ID), nil)
-	}
-	if err == nil {
-		err = s.dataservers.SetReplicas(ctx, newAddr, uint64(c.ID), []dataserver.Peer{oldHolder.peer})
+		err = s.shipTo(ctx, c)
 	}
 	if err != nil {
 		s.log.Warn("make the old lease holder a replica", "chunk", c.ID, "old", oldHolder.peer.ID, "new", c.Primary, "err", err)

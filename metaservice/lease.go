@@ -33,10 +33,12 @@ func checkLease(d time.Duration) error {
 }
 
 // AllocChunk returns the record of chunk index of ino, creating it with a
-// fresh id and dataserver as its primary if it has none. When dataserver
-// holds the chunk's live lease (always for a new chunk), the lease is
-// installed on it before AllocChunk returns; otherwise the caller takes
-// the lease with AcquireLease.
+// fresh id and dataserver as its primary if it has none; a new chunk's
+// copies are placed by the file's policy (package replicaset), and the
+// primary ships to them. When dataserver holds the chunk's live lease
+// (always for a new chunk), the lease is installed on it before
+// AllocChunk returns; otherwise the caller takes the lease with
+// AcquireLease.
 func (s *Service) AllocChunk(ctx context.Context, ino Ino, index uint32, ds string, lease time.Duration) (*ChunkRecord, error) {
 	if err := checkLease(lease); err != nil {
 		return nil, err
@@ -45,7 +47,12 @@ func (s *Service) AllocChunk(ctx context.Context, ino Ino, index uint32, ds stri
 	if err != nil {
 		return nil, err
 	}
+	copies, err := s.placeChunk(ctx, ino, ds)
+	if err != nil {
+		return nil, err
+	}
 	var out *ChunkRecord
+	created := false
 	err = s.update(ctx, func(t *tx) error {
 		a, err := t.attr(ino)
 		if err != nil {
@@ -58,8 +65,9 @@ func (s *Service) AllocChunk(ctx context.Context, ino Ino, index uint32, ds stri
 			return err
 		}
 		out = &ChunkRecord{ID: id, Primary: ds, LeaseEpoch: 1,
-			LeaseExpiry: t.now + int64(lease), Replicas: []Replica{{Dataserver: ds}}}
+			LeaseExpiry: t.now + int64(lease), Replicas: copies}
 		t.mustSet(chunkKey(ino, index), encode(out))
+		created = true
 		return nil
 	})
 	if err != nil {
@@ -68,7 +76,13 @@ func (s *Service) AllocChunk(ctx context.Context, ino Ino, index uint32, ds stri
 	if out.Primary != ds || out.LeaseExpiry <= s.now() {
 		return out, nil
 	}
-	return out, s.install(ctx, out)
+	if err := s.install(ctx, out); err != nil {
+		return nil, err
+	}
+	if created && len(out.Replicas) > 1 {
+		return out, s.shipTo(ctx, out)
+	}
+	return out, nil
 }
 
 // AcquireLease gives dataserver ds the write lease of a chunk for dur and

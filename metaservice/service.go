@@ -88,8 +88,9 @@ type Service struct {
 	opts Options
 	log  *slog.Logger
 
-	dataservers Dataservers
-	ownPool     *dspool.Pool // the dataservers' pool, when the service made it
+	dataservers  Dataservers
+	ownPool      *dspool.Pool // the dataservers' pool, when the service made it
+	registryView registryView
 
 	ids      *idAllocator
 	usage    *usageTracker

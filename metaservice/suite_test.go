@@ -145,6 +145,7 @@ var suite = map[string]func(t *testing.T, f *fixture){
 	"Registry":            testRegistry,
 	"LeaseHandover":       testLeaseHandover,
 	"ReclaimChunks":       testReclaimChunks,
+	"Placement":           testPlacement,
 	"ShardRootRemoval":    testShardRootRemoval,
 	"FsckFindsStaleShard": testFsckFindsStaleShard,
 	"FsckFindsDamage":     testFsckFindsDamage,

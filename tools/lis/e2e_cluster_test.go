@@ -279,3 +279,48 @@ func requireContent(t *testing.T, p string, want []byte, msg string) {
 		t.Fatalf("%s: content differs from byte %d on", msg, i)
 	}
 }
+
+// TestE2EPlacementByPolicy: under `target_copies: 3` a file written at
+// perth gets a copy in each of the three sites, block for block, and a
+// file under the default policy two; with perth's dataserver killed, the
+// file still reads back at london and nyc from their own copies.
+func TestE2EPlacementByPolicy(t *testing.T) {
+	needE2E(t)
+	meta, sites := startSites(t, "perth", "london", "nyc")
+	perth := sites["perth"].mnt
+	dir := filepath.Join(perth, "vms")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".lis-policy.yaml"), []byte("target_copies: 3\nwrite_ack: local_only\n"), 0o644))
+	data := make([]byte, 5<<20+77)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "disk.img"), data, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(perth, "notes"), []byte("two copies"), 0o644))
+
+	mc, err := rpc.Dial(meta.addr(), nil)
+	require.NoError(t, err)
+	defer mc.Close()
+	recs := chunkRecords(t, mc, filepath.Join(dir, "disk.img"))
+	require.Len(t, recs, 1)
+	require.Len(t, recs[0].Replicas, 3, "three copies placed: %+v", recs[0].Replicas)
+	requireSameCopies(t, uint64(recs[0].ID), sites["perth"].ds, sites["london"].ds, sites["nyc"].ds)
+	require.Len(t, chunkRecords(t, mc, filepath.Join(perth, "notes"))[0].Replicas, 2, "the default policy: two copies")
+
+	require.NoError(t, sites["perth"].ds.cmd.Process.Kill())
+	sites["perth"].ds.cmd.Wait()
+	for _, s := range []string{"london", "nyc"} {
+		requireContent(t, filepath.Join(sites[s].mnt, "vms", "disk.img"), data, "read at "+s+" with perth's dataserver dead")
+	}
+}
+
+// chunkRecords returns the chunk records of the file at path.
+func chunkRecords(t *testing.T, mc *rpc.Client, path string) []ms.IndexedChunk {
+	t.Helper()
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	recs, err := mc.Chunks(context.Background(), ms.Ino(st.Sys().(*syscall.Stat_t).Ino), 0, 1<<20)
+	require.NoError(t, err)
+	return recs
+}

@@ -1,0 +1,89 @@
+package metaservice
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/lis-fs/lis/dataserver"
+	"github.com/lis-fs/lis/metaservice/registry"
+	"github.com/lis-fs/lis/metaservice/replicaset"
+)
+
+// registryTTL is how long placement trusts its copy of the registry: a
+// chunk allocation should not scan it, and a second of staleness only
+// delays when a new or lost dataserver counts.
+const registryTTL = time.Second
+
+// registryView is the registry as placement last read it.
+type registryView struct {
+	mu   sync.Mutex // guards the fields below; not held across the read
+	at   int64
+	list []DataserverStatus
+}
+
+// dataserversNow returns the registry, read at most once per registryTTL.
+func (s *Service) dataserversNow(ctx context.Context) ([]DataserverStatus, error) {
+	v := &s.registryView
+	v.mu.Lock()
+	list, fresh := v.list, s.now()-v.at < int64(registryTTL)
+	v.mu.Unlock()
+	if fresh && list != nil {
+		return list, nil
+	}
+	list, err := s.ListDataservers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	v.list, v.at = list, s.now()
+	v.mu.Unlock()
+	return list, nil
+}
+
+// placeChunk chooses the copies of a new chunk of ino written through
+// primary, from the file's policy and the registry (package replicaset).
+func (s *Service) placeChunk(ctx context.Context, ino Ino, primary string) ([]Replica, error) {
+	ep, err := s.ResolvePolicy(ctx, ino)
+	if err != nil {
+		return nil, fmt.Errorf("policy of inode %d: %w", ino, err)
+	}
+	list, err := s.dataserversNow(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cands := make([]replicaset.Dataserver, len(list))
+	for i, d := range list {
+		cands[i] = replicaset.Dataserver{ID: d.ID, Site: d.Site, Region: d.Region, Free: d.Free, Up: d.Liveness == registry.Up}
+	}
+	var out []Replica
+	for _, id := range replicaset.Choose(ep.Policy, primary, cands) {
+		out = append(out, Replica{Dataserver: id})
+	}
+	return out, nil
+}
+
+// shipTo tells c's primary to ship the chunk to every other copy in its
+// record, in journal order.
+func (s *Service) shipTo(ctx context.Context, c *ChunkRecord) error {
+	var peers []dataserver.Peer
+	for _, r := range c.Replicas {
+		if r.Dataserver == c.Primary {
+			continue
+		}
+		addr, err := s.dataserverAddr(ctx, r.Dataserver)
+		if err != nil {
+			return err
+		}
+		peers = append(peers, dataserver.Peer{ID: r.Dataserver, Addr: addr})
+	}
+	addr, err := s.dataserverAddr(ctx, c.Primary)
+	if err != nil {
+		return err
+	}
+	if err := s.dataservers.SetReplicas(ctx, addr, uint64(c.ID), peers); err != nil {
+		return fmt.Errorf("give %s the replicas of chunk %s: %w", c.Primary, c.ID, err)
+	}
+	return nil
+}
