@@ -17,13 +17,6 @@ type Registry interface {
 // DefaultHeartbeat is how often a dataserver reports to the registry.
 const DefaultHeartbeat = 2 * time.Second
 
-// stat describes the server, its replication included.
-func (s *Server) stat() *Stat {
-	st := s.e.stat()
-	st.Peers = s.repl.peerStats()
-	return st
-}
-
 // heartbeat is what the server reports to the registry; addr is where
 // peers and remote clients reach it.
 func (s *Server) heartbeat(addr string) registry.Heartbeat {

@@ -38,6 +38,11 @@ func (l *Local) ReadInto(ctx context.Context, chunk uint64, off int64, dst []byt
 	return v, err
 }
 
+// ChunkInfo is Client.ChunkInfo.
+func (l *Local) ChunkInfo(ctx context.Context, chunk uint64) (*ChunkInfo, error) {
+	return l.s.chunkInfo(chunk)
+}
+
 // Sync is Client.Sync.
 func (l *Local) Sync(ctx context.Context, chunk uint64) (uint64, error) {
 	r, err := l.s.e.sync(ctx, &SyncReq{Chunk: chunk})

@@ -40,12 +40,7 @@ func (s *Server) serviceDesc() *grpc.ServiceDesc {
 			return &Empty{}, s.setReplicas(ctx, r)
 		}),
 		msgrpc.Method("ChunkInfo", func(_ context.Context, r *ChunkReq) (*ChunkInfo, error) {
-			ci, err := e.info(r.Chunk)
-			if err != nil {
-				return nil, err
-			}
-			ci.Replicas = s.repl.info(r.Chunk)
-			return ci, nil
+			return s.chunkInfo(r.Chunk)
 		}),
 		msgrpc.Method("Checksums", func(_ context.Context, r *ChunkReq) (*Checksums, error) {
 			return e.checksums(r.Chunk)

@@ -159,6 +159,23 @@ func (s *Server) closeListeners() {
 	}
 }
 
+// stat describes the server, its replication included.
+func (s *Server) stat() *Stat {
+	st := s.e.stat()
+	st.Peers = s.repl.peerStats()
+	return st
+}
+
+// chunkInfo describes a chunk and what each of its replicas acknowledged.
+func (s *Server) chunkInfo(chunk uint64) (*ChunkInfo, error) {
+	ci, err := s.e.info(chunk)
+	if err != nil {
+		return nil, err
+	}
+	ci.Replicas = s.repl.info(chunk)
+	return ci, nil
+}
+
 // setReplicas journals chunk's new replica list, points the senders at
 // it, and makes the record durable. The senders follow the journaled list
 // even when the sync fails: the list is in force in memory either way.

@@ -34,6 +34,9 @@ type Data interface {
 	// Sync makes every acknowledged write of chunk durable (all chunks
 	// with chunk 0).
 	Sync(ctx context.Context, chunk uint64) error
+	// Acked returns, per replica the dataserver ships chunk to, the
+	// version that replica holds durably.
+	Acked(ctx context.Context, chunk uint64) (map[string]uint64, error)
 }
 
 // The embedded mount drives the metaservice core in process.

@@ -15,6 +15,7 @@ type chunkCalls interface {
 	Sync(ctx context.Context, chunk uint64) (uint64, error)
 	SyncAll(ctx context.Context) error
 	Truncate(ctx context.Context, req dataserver.TruncateReq) (*dataserver.WriteResp, error)
+	ChunkInfo(ctx context.Context, chunk uint64) (*dataserver.ChunkInfo, error)
 }
 
 var (
@@ -85,6 +86,19 @@ func (d *DataClient) Truncate(ctx context.Context, chunk uint64, size int64) (ui
 		return 0, err
 	}
 	return r.Version, nil
+}
+
+// Acked implements Data.
+func (d *DataClient) Acked(ctx context.Context, chunk uint64) (map[string]uint64, error) {
+	ci, err := d.c.ChunkInfo(ctx, chunk)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]uint64, len(ci.Replicas))
+	for _, r := range ci.Replicas {
+		out[r.Peer.ID] = r.AckedVersion
+	}
+	return out, nil
 }
 
 // Sync implements Data.

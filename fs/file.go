@@ -98,6 +98,9 @@ func (f *FS) Write(cancel <-chan struct{}, in *fuse.WriteIn, data []byte) (uint3
 		if err := f.files.commit(f.op(), of, true); err != nil {
 			return 0, status("write", err)
 		}
+		if err := f.awaitCopies(f.op(), of); err != nil {
+			return 0, status("write", err)
+		}
 	}
 	return uint32(len(data)), fuse.OK
 }
@@ -128,7 +131,8 @@ func (f *FS) Flush(cancel <-chan struct{}, in *fuse.FlushIn) fuse.Status {
 }
 
 // Fsync implements fuse.RawFileSystem: the dataserver's journal is synced,
-// then the file's metadata is committed (durably when its size changed).
+// the file's metadata is committed (durably when its size changed), and
+// the copies the policy's write_ack asks for are waited for (writeack.go).
 func (f *FS) Fsync(cancel <-chan struct{}, in *fuse.FsyncIn) fuse.Status {
 	of := f.files.get(ms.Ino(in.NodeId))
 	if of == nil {
@@ -138,6 +142,9 @@ func (f *FS) Fsync(cancel <-chan struct{}, in *fuse.FsyncIn) fuse.Status {
 		return status("fsync", err)
 	}
 	if err := f.files.commit(f.op(), of, true); err != nil {
+		return status("fsync", err)
+	}
+	if err := f.awaitCopies(f.op(), of); err != nil {
 		return status("fsync", err)
 	}
 	return status("fsync", f.applyPolicyFile(f.op(), f.cred(&in.InHeader), of))

@@ -57,7 +57,10 @@ type openFile struct {
 	grew       bool // size changed since the last durable commit
 	since      time.Time
 	pending    map[uint32]uint64
-	chunks     map[uint32]*chunkRef
+	// unsynced holds, per chunk index, the highest version written since
+	// the copies write_ack asks for last held everything (writeack.go).
+	unsynced map[uint32]uint64
+	chunks   map[uint32]*chunkRef
 	// policyDir is the directory whose policy file this is, when an open
 	// descriptor may write it, and policyWritten says data was written
 	// since its content last went to the metaservice (policyfile.go).
@@ -135,6 +138,10 @@ func (of *openFile) wrote(index uint32, version uint64, end uint64) {
 	}
 	of.mtime = time.Now().UnixNano()
 	of.pending[index] = max(of.pending[index], version)
+	if of.unsynced == nil {
+		of.unsynced = map[uint32]uint64{}
+	}
+	of.unsynced[index] = max(of.unsynced[index], version)
 	of.policyWritten = of.policyDir != 0
 }
 

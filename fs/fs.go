@@ -27,6 +27,11 @@ type Options struct {
 	// LeaseDuration is how long a chunk write lease lasts; it is renewed
 	// while writing. Default 1 minute.
 	LeaseDuration time.Duration
+	// AckTimeout bounds how long fsync (and an O_SYNC write) waits for
+	// the copies its policy's write_ack asks for; past it the call fails
+	// with EIO, naming the missing copies in the log, and replication goes
+	// on. Default 30s.
+	AckTimeout time.Duration
 	// HeartbeatInterval is the session heartbeat period; default 10s.
 	HeartbeatInterval time.Duration
 	ReadOnly          bool
@@ -52,6 +57,7 @@ func (o *Options) setDefaults() {
 	}
 	def(&o.CommitInterval, 3*time.Second)
 	def(&o.LeaseDuration, time.Minute)
+	def(&o.AckTimeout, 30*time.Second)
 	def(&o.HeartbeatInterval, 10*time.Second)
 	if o.FsName == "" {
 		o.FsName = "lis"

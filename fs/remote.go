@@ -38,9 +38,9 @@ type remoteCopies struct {
 	meta Meta
 	self string // the co-located dataserver's ID
 
-	mu          sync.Mutex // guards the fields below; not held across I/O but a dial
-	dataservers map[string]ms.DataserverStatus
-	clients     map[string]*dataserver.Client // by address
+	mu      sync.Mutex // guards the fields below; not held across I/O but a dial
+	known   map[string]ms.DataserverStatus
+	clients map[string]*dataserver.Client // by address
 }
 
 func newRemoteCopies(meta Meta, self string) *remoteCopies {
@@ -112,21 +112,37 @@ func boolOrder(a, b bool) int {
 // that ref names is not known yet.
 func (r *remoteCopies) registry(ctx context.Context, ref *chunkRef) (map[string]ms.DataserverStatus, error) {
 	r.mu.Lock()
-	ds := r.dataservers
+	ds := r.known
 	r.mu.Unlock()
 	if ds != nil && ds[ref.primary].ID != "" && ds[r.self].ID != "" {
 		return ds, nil
 	}
+	return r.refresh(ctx)
+}
+
+// dataservers returns the registry as last listed (listed now if never).
+func (r *remoteCopies) dataservers(ctx context.Context) (map[string]ms.DataserverStatus, error) {
+	r.mu.Lock()
+	ds := r.known
+	r.mu.Unlock()
+	if ds != nil {
+		return ds, nil
+	}
+	return r.refresh(ctx)
+}
+
+// refresh lists the registry again.
+func (r *remoteCopies) refresh(ctx context.Context) (map[string]ms.DataserverStatus, error) {
 	list, err := r.meta.ListDataservers(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list dataservers: %w", err)
 	}
-	ds = map[string]ms.DataserverStatus{}
+	ds := map[string]ms.DataserverStatus{}
 	for _, d := range list {
 		ds[d.ID] = d
 	}
 	r.mu.Lock()
-	r.dataservers = ds
+	r.known = ds
 	r.mu.Unlock()
 	return ds, nil
 }

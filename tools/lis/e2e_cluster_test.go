@@ -142,6 +142,12 @@ type site struct {
 // site (region r-NAME) with a mount of the volume on it.
 func startSites(t *testing.T, names ...string) (*metaserviceProc, map[string]site) {
 	t.Helper()
+	return startSitesWith(t, nil, names...)
+}
+
+// startSitesWith is startSites with extra `lis mount` arguments.
+func startSitesWith(t *testing.T, mountArgs []string, names ...string) (*metaserviceProc, map[string]site) {
+	t.Helper()
 	meta := startMetaservice(t, shortTempDir(t))
 	base := publicTempDir(t)
 	sites := map[string]site{}
@@ -149,7 +155,7 @@ func startSites(t *testing.T, names ...string) (*metaserviceProc, map[string]sit
 		ds := startDataserver(t, shortTempDir(t), n+"-1", "--site", n, "--region", "r-"+n, "--meta", meta.addr())
 		mnt := filepath.Join(base, n)
 		require.NoError(t, os.Mkdir(mnt, 0o755))
-		mountLis(t, "--meta", meta.addr(), "--dataserver", "unix:"+ds.unix, mnt)
+		mountLis(t, append(append([]string{"--meta", meta.addr(), "--dataserver", "unix:" + ds.unix}, mountArgs...), mnt)...)
 		sites[n] = site{ds: ds, mnt: mnt}
 	}
 	return meta, sites
@@ -323,4 +329,47 @@ func chunkRecords(t *testing.T, mc *rpc.Client, path string) []ms.IndexedChunk {
 	recs, err := mc.Chunks(context.Background(), ms.Ino(st.Sys().(*syscall.Stat_t).Ino), 0, 1<<20)
 	require.NoError(t, err)
 	return recs
+}
+
+// TestE2EWriteAckLocalPlusOne: under the default policy (local_plus_one,
+// two copies) fsync returns only once another site holds the data
+// durably: with the writer's dataserver killed right after, the file
+// reads back byte for byte at the other site. With that site stopped,
+// fsync fails with EIO after ack_timeout, naming it in the log, and the
+// data is still there once it is back.
+func TestE2EWriteAckLocalPlusOne(t *testing.T) {
+	needE2E(t)
+	_, sites := startSitesWith(t, []string{"-o", "ack_timeout=2"}, "perth", "london")
+	perth, london := sites["perth"].mnt, sites["london"].mnt
+	data := make([]byte, 3<<20+5)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+
+	// London away: fsync waits ack_timeout, then EIO.
+	stopped := filepath.Join(perth, "while-london-stopped")
+	require.NoError(t, sites["london"].ds.cmd.Process.Signal(syscall.SIGSTOP))
+	f, err := os.Create(stopped)
+	require.NoError(t, err)
+	_, err = f.Write(data[:1000])
+	require.NoError(t, err)
+	start := time.Now()
+	require.ErrorIs(t, f.Sync(), syscall.EIO)
+	require.GreaterOrEqual(t, time.Since(start), 2*time.Second, "fsync waited ack_timeout")
+	require.NoError(t, f.Close())
+	require.Contains(t, daemonLog(perth), "london-1")
+	require.NoError(t, sites["london"].ds.cmd.Process.Signal(syscall.SIGCONT))
+	requireContent(t, filepath.Join(london, "while-london-stopped"), data[:1000], "written while london was stopped")
+
+	// fsync, then perth's dataserver dies: london has it all.
+	f, err = os.Create(filepath.Join(perth, "db"))
+	require.NoError(t, err)
+	_, err = f.Write(data)
+	require.NoError(t, err)
+	require.NoError(t, f.Sync())
+	require.NoError(t, sites["perth"].ds.cmd.Process.Kill())
+	sites["perth"].ds.cmd.Wait()
+	requireContent(t, filepath.Join(london, "db"), data, "read at london after perth's dataserver died")
+	f.Close()
 }

@@ -76,7 +76,7 @@ func applyMountOption(mc *mountConfig, key, val string, hasVal bool) error {
 	case "writeback_cache", "nowriteback_cache":
 		on := key == "writeback_cache"
 		mc.writeback = &on
-	case "attr_timeout", "entry_timeout", "negative_timeout":
+	case "attr_timeout", "entry_timeout", "negative_timeout", "ack_timeout":
 		if err := needVal(); err != nil {
 			return err
 		}
@@ -85,7 +85,7 @@ func applyMountOption(mc *mountConfig, key, val string, hasVal bool) error {
 			return err
 		}
 		*map[string]*time.Duration{"attr_timeout": &mc.fs.AttrTimeout, "entry_timeout": &mc.fs.EntryTimeout,
-			"negative_timeout": &mc.fs.NegativeTimeout}[key] = d
+			"negative_timeout": &mc.fs.NegativeTimeout, "ack_timeout": &mc.fs.AckTimeout}[key] = d
 	case "meta", "dataserver", "data_dir", "fsname":
 		if err := needVal(); err != nil {
 			return err
