@@ -2,7 +2,9 @@ package dataserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"syscall"
 	"time"
 
 	"github.com/lis-fs/lis/metaservice/registry"
@@ -31,30 +33,49 @@ func (s *Server) heartbeat(addr string) registry.Heartbeat {
 
 // Announce registers the server with reg as reachable at addr, then
 // heartbeats every interval until ctx ends or the server closes. The
-// registration is made before Announce returns, so a refusal (another
-// live dataserver holds this ID) stops a daemon at its start, with the
-// registry's reason; later failures are logged and retried at the next
-// beat. The heartbeat goroutine belongs to the server: ctx or Close stops
-// it.
+// first heartbeat is made before Announce returns, so a refusal (another
+// live dataserver holds this ID, or the registry finds its ID or address
+// malformed) stops a daemon at its start, with the registry's reason. A
+// registry that cannot be reached yet (the metaservice starting at the
+// same time) is not a refusal: that and later failures are logged and
+// retried at the next beat. The heartbeat goroutine belongs to the
+// server: ctx or Close stops it.
 func (s *Server) Announce(ctx context.Context, reg Registry, addr string, interval time.Duration) error {
-	if err := reg.DataserverHeartbeat(ctx, s.heartbeat(addr)); err != nil {
+	err := reg.DataserverHeartbeat(ctx, s.heartbeat(addr))
+	if errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.EINVAL) {
 		return fmt.Errorf("register dataserver %s with the metaservice: %w", s.cfg.ID, err)
 	}
-	go func() {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-s.closed:
-				return
-			case <-t.C:
-				if err := reg.DataserverHeartbeat(ctx, s.heartbeat(addr)); err != nil && ctx.Err() == nil {
-					s.cfg.Logger.Warn("dataserver heartbeat", "id", s.cfg.ID, "err", err)
-				}
-			}
-		}
-	}()
+	if err != nil {
+		s.cfg.Logger.Warn("dataserver: metaservice not reachable yet; registering at the next heartbeat", "id", s.cfg.ID, "err", err)
+	}
+	go s.heartbeats(ctx, reg, addr, interval, err != nil)
 	return nil
+}
+
+// heartbeats reports to reg every interval until ctx ends or the server
+// closes; after a failed beat it tries again sooner (from 100 ms,
+// doubling), so a dataserver that started before its metaservice is
+// registered moments after it comes up.
+func (s *Server) heartbeats(ctx context.Context, reg Registry, addr string, interval time.Duration, failed bool) {
+	retry := 100 * time.Millisecond
+	for {
+		wait := interval
+		if failed {
+			wait, retry = min(retry, interval), 2*retry
+		} else {
+			retry = 100 * time.Millisecond
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.closed:
+			return
+		case <-time.After(wait):
+		}
+		err := reg.DataserverHeartbeat(ctx, s.heartbeat(addr))
+		if err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Warn("dataserver heartbeat", "id", s.cfg.ID, "err", err)
+		}
+		failed = err != nil
+	}
 }

@@ -3,9 +3,12 @@ package volume
 import (
 	"context"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/lis-fs/lis/dataserver"
 	"github.com/lis-fs/lis/fs"
+	ms "github.com/lis-fs/lis/metaservice"
 	"github.com/lis-fs/lis/metaservice/rpc"
 )
 
@@ -40,6 +43,9 @@ func Join(ctx context.Context, cfg JoinConfig) (_ *Volume, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("dataserver %s: %w", cfg.Dataserver, err)
 	}
+	if err := awaitRegistered(ctx, meta, st.ID, cfg); err != nil {
+		return nil, err
+	}
 	if cfg.FS.FsName == "" {
 		cfg.FS.FsName = "lis:" + cfg.Meta
 	}
@@ -47,4 +53,29 @@ func Join(ctx context.Context, cfg JoinConfig) (_ *Volume, err error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// registrationWait is how long a mount waits for its dataserver to appear
+// in the registry: it registers within a heartbeat of its start.
+const registrationWait = 10 * time.Second
+
+// awaitRegistered waits until the metaservice's registry lists the
+// dataserver id: the metaservice installs leases and finds copies by the
+// registry, so a client of an unregistered dataserver could not write.
+func awaitRegistered(ctx context.Context, meta *rpc.Client, id string, cfg JoinConfig) error {
+	deadline := time.Now().Add(registrationWait)
+	for {
+		ds, err := meta.ListDataservers(ctx)
+		if err != nil {
+			return fmt.Errorf("metaservice %s: %w", cfg.Meta, err)
+		}
+		if slices.ContainsFunc(ds, func(d ms.DataserverStatus) bool { return d.ID == id }) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("dataserver %s (%s) is not registered with the metaservice at %s after %s: "+
+				"start it with --meta %s", id, cfg.Dataserver, cfg.Meta, registrationWait, cfg.Meta)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

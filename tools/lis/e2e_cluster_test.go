@@ -130,6 +130,14 @@ func TestE2ERegistry(t *testing.T) {
 	}, 30*time.Second, 200*time.Millisecond, "london-1 stopped and perth-1 heartbeats: %v", listDataservers(t, meta.addr()))
 	perth.stop(t)
 	require.False(t, strings.Contains(perth.log.String(), "level=ERROR"), "perth-1 logged errors:\n%s", perth.log)
+
+	// A dataserver started before its metaservice registers once it is up.
+	lateDir := shortTempDir(t)
+	early := startDataserver(t, shortTempDir(t), "early-1", "--meta", "unix:"+filepath.Join(lateDir, "meta.sock"))
+	late := startMetaservice(t, lateDir)
+	require.Eventually(t, func() bool { return listDataservers(t, late.addr())["early-1"].Liveness == registry.Up },
+		30*time.Second, 100*time.Millisecond, "early-1 never registered:\n%s", early.log)
+	early.stop(t)
 }
 
 // site is one host of a cluster test: its dataserver and its mount.
