@@ -69,11 +69,13 @@ func (r *remoteCopies) read(ctx context.Context, ref *chunkRef, off int64, dst [
 	return fmt.Errorf("no reachable copy holds version %d (%w): %w", ref.version, errors.Join(tried...), syscall.EIO)
 }
 
-// candidates orders the copies that may hold ref's chunk at its version.
+// candidates orders the copies that may hold ref's chunk at its version:
+// all of them, since the record does not follow every copy's version;
+// each read says which version it served.
 func (r *remoteCopies) candidates(ref *chunkRef, ds map[string]ms.DataserverStatus) []ms.DataserverStatus {
 	var out []ms.DataserverStatus
 	for _, rep := range ref.replicas {
-		if d, ok := ds[rep.Dataserver]; ok && rep.Dataserver != r.self && (rep.Version >= ref.version || rep.Dataserver == ref.primary) {
+		if d, ok := ds[rep.Dataserver]; ok && rep.Dataserver != r.self {
 			out = append(out, d)
 		}
 	}

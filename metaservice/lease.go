@@ -43,16 +43,35 @@ func (s *Service) AllocChunk(ctx context.Context, ino Ino, index uint32, ds stri
 	if err := checkLease(lease); err != nil {
 		return nil, err
 	}
-	id, err := s.newChunkID(ctx, ino.Shard())
+	c, err := s.chunkRecord(ctx, ino, index)
+	switch {
+	case err == nil:
+		return c, s.installIfHeld(ctx, c, ds)
+	case !isErrno(err, syscall.ENOENT):
+		return nil, err
+	}
+	c, created, err := s.newChunk(ctx, ino, index, ds, lease)
 	if err != nil {
 		return nil, err
+	}
+	if err := s.installIfHeld(ctx, c, ds); err != nil || !created || len(c.Replicas) < 2 {
+		return c, err
+	}
+	return c, s.shipTo(ctx, c)
+}
+
+// newChunk creates the record of chunk index of ino, placed by its policy
+// with ds as primary, unless another call made it meanwhile (then it
+// returns that one, and created is false).
+func (s *Service) newChunk(ctx context.Context, ino Ino, index uint32, ds string, lease time.Duration) (c *ChunkRecord, created bool, err error) {
+	id, err := s.newChunkID(ctx, ino.Shard())
+	if err != nil {
+		return nil, false, err
 	}
 	copies, err := s.placeChunk(ctx, ino, ds)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	var out *ChunkRecord
-	created := false
 	err = s.update(ctx, func(t *tx) error {
 		a, err := t.attr(ino)
 		if err != nil {
@@ -61,28 +80,24 @@ func (s *Service) AllocChunk(ctx context.Context, ino Ino, index uint32, ds stri
 		if a.Type() != syscall.S_IFREG {
 			return errnof(syscall.EINVAL, "chunks of inode %d of type %o", ino, a.Type())
 		}
-		if out, err = t.chunk(ino, index); err != nil || out != nil {
+		if c, err = t.chunk(ino, index); err != nil || c != nil {
+			created = false
 			return err
 		}
-		out = &ChunkRecord{ID: id, Primary: ds, LeaseEpoch: 1,
-			LeaseExpiry: t.now + int64(lease), Replicas: copies}
-		t.mustSet(chunkKey(ino, index), encode(out))
+		c = &ChunkRecord{ID: id, Primary: ds, LeaseEpoch: 1, LeaseExpiry: t.now + int64(lease), Replicas: copies}
+		t.mustSet(chunkKey(ino, index), encode(c))
 		created = true
 		return nil
 	})
-	if err != nil {
-		return nil, err
+	return c, created, err
+}
+
+// installIfHeld installs c's lease on ds when ds holds it and it is live.
+func (s *Service) installIfHeld(ctx context.Context, c *ChunkRecord, ds string) error {
+	if c.Primary != ds || c.LeaseExpiry <= s.now() {
+		return nil
 	}
-	if out.Primary != ds || out.LeaseExpiry <= s.now() {
-		return out, nil
-	}
-	if err := s.install(ctx, out); err != nil {
-		return nil, err
-	}
-	if created && len(out.Replicas) > 1 {
-		return out, s.shipTo(ctx, out)
-	}
-	return out, nil
+	return s.install(ctx, c)
 }
 
 // AcquireLease gives dataserver ds the write lease of a chunk for dur and

@@ -113,17 +113,24 @@ func testFsckFindsStaleShard(t *testing.T, f *fixture) {
 	}))
 	shards := f.shards()
 	require.Len(t, shards, 3, "a stale record does not stop the listing")
+	n, all := f.fsckViolations()
+	require.Contains(t, all, "shard 7 (made at /planted) has no root")
+	require.Contains(t, all, "/plain (inode")
+	require.Contains(t, all, "shard 8 names this directory its root, but its children are born in shard 0")
+	require.Equal(t, 2, n, all)
+}
+
+// fsckViolations runs fsck and returns how many violations it found and
+// their descriptions, a line each.
+func (f *fixture) fsckViolations() (int, string) {
+	f.t.Helper()
 	rep, err := f.s.Fsck(f.ctx)
-	require.NoError(t, err)
+	require.NoError(f.t, err)
 	var lines []string
 	for _, v := range rep.Violations {
 		lines = append(lines, v.String())
 	}
-	all := strings.Join(lines, "\n")
-	require.Contains(t, all, "shard 7 (made at /planted) has no root")
-	require.Contains(t, all, "/plain (inode")
-	require.Contains(t, all, "shard 8 names this directory its root, but its children are born in shard 0")
-	require.Len(t, rep.Violations, 2, all)
+	return len(lines), strings.Join(lines, "\n")
 }
 
 func (f *fixture) shards() []ShardInfo {
@@ -151,18 +158,12 @@ func testFsckFindsDamage(t *testing.T, f *fixture) {
 		stray := &Attr{Ino: MakeIno(0, 999999), Mode: syscall.S_IFREG | 0644, Nlink: 1}
 		return tx.Set(attrKey(stray.Ino), encode(stray))
 	}))
-	rep, err := f.s.Fsck(f.ctx)
-	require.NoError(t, err)
-	var lines []string
-	for _, v := range rep.Violations {
-		lines = append(lines, v.String())
-	}
-	all := strings.Join(lines, "\n")
+	n, all := f.fsckViolations()
 	require.Contains(t, all, "/d/a (inode")
 	require.Contains(t, all, "dentry names a missing inode")
 	require.Contains(t, all, "/d/b (inode")
 	require.Contains(t, all, "nlink 2, but 1 dentries")
 	require.Contains(t, all, "unreachable inode")
 	require.Contains(t, all, `counter 'i'`, "the stray inode is beyond the counter")
-	require.Len(t, rep.Violations, 4, all)
+	require.Equal(t, 4, n, all)
 }

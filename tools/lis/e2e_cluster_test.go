@@ -320,12 +320,17 @@ func TestE2EPlacementByPolicy(t *testing.T) {
 	require.Len(t, recs, 1)
 	require.Len(t, recs[0].Replicas, 3, "three copies placed: %+v", recs[0].Replicas)
 	requireSameCopies(t, uint64(recs[0].ID), sites["perth"].ds, sites["london"].ds, sites["nyc"].ds)
-	require.Len(t, chunkRecords(t, mc, filepath.Join(perth, "notes"))[0].Replicas, 2, "the default policy: two copies")
+	notes := chunkRecords(t, mc, filepath.Join(perth, "notes"))[0]
+	require.Len(t, notes.Replicas, 2, "the default policy: two copies")
+	second := strings.TrimSuffix(notes.Replicas[1].Dataserver, "-1")
+	requireSameCopies(t, uint64(notes.ID), sites["perth"].ds, sites[second].ds)
 
 	require.NoError(t, sites["perth"].ds.cmd.Process.Kill())
 	sites["perth"].ds.cmd.Wait()
 	for _, s := range []string{"london", "nyc"} {
 		requireContent(t, filepath.Join(sites[s].mnt, "vms", "disk.img"), data, "read at "+s+" with perth's dataserver dead")
+		// One of the two has no copy of notes: it reads the other's.
+		requireContent(t, filepath.Join(sites[s].mnt, "notes"), []byte("two copies"), "notes read at "+s+" with perth's dataserver dead")
 	}
 }
 
