@@ -113,6 +113,8 @@ func TestCrashChild(t *testing.T) {
 		os.Exit(2)
 	}
 	out := bufio.NewWriter(os.Stdout)
+	fmt.Fprintln(out, "ready", start)
+	out.Flush()
 	for i := start; ; i++ {
 		if err := crashOp(ctx, s, i); err != nil {
 			fmt.Fprintln(out, "error", i, err)
@@ -144,16 +146,22 @@ func TestCrashConsistency(t *testing.T) {
 	require.Greater(t, next, 10, "the child made progress")
 }
 
-// runCrashChild runs the child from op start, SIGKILLs it after d and
-// returns the last op it reported done and the last reported durable.
+// runCrashChild runs the child from op start, SIGKILLs it d after it
+// reported it is ready (a loaded machine may take longer than d to start
+// a process), and returns the last op it reported done and the last
+// reported durable.
 func runCrashChild(t *testing.T, dir string, start int, d time.Duration) (maxDone, maxDurable int) {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "LIS_CRASH_DIR="+dir, "LIS_CRASH_START="+strconv.Itoa(start))
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	timer := time.AfterFunc(d, func() { cmd.Process.Signal(syscall.SIGKILL) })
-	defer timer.Stop()
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	maxDone, maxDurable = start-1, start-1
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
@@ -163,6 +171,8 @@ func runCrashChild(t *testing.T, dir string, start int, d time.Duration) (maxDon
 			continue
 		}
 		switch kind {
+		case "ready":
+			timer = time.AfterFunc(d, func() { cmd.Process.Signal(syscall.SIGKILL) })
 		case "done":
 			maxDone = i
 		case "durable":
