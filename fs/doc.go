@@ -21,6 +21,19 @@
 // cache makes the kernel trust its own idea of a file's size, which breaks
 // close-to-open across clients, so it is off unless a mount asks for it.
 //
+// Attributes (attrview.go): the size and mtime reported for a file never
+// go backwards while this client has writes the metaservice may not have,
+// nor after it saw a newer answer; the kernel's page cache is kept at an
+// open only when it holds the generation the open finds.
+//
+// Across sites: the metaservice installs write leases on the co-located
+// dataserver (and moves them here, once this dataserver has caught up,
+// when another holds them); a read is served by the co-located
+// dataserver when its copy is at least the version the chunk record
+// names, else by the nearest copy that is (remote.go). fsync waits for the
+// copies the policy's write_ack asks for (writeack.go), and a written
+// .lis-policy.yaml becomes its directory's policy (policyfile.go).
+//
 // errno.go is the one place internal errors become FUSE statuses; no
 // operation returns a Go error string to the kernel.
 package fs

@@ -18,6 +18,16 @@
 // syscall.Errno. Package rpc serves it over msgrpc; the FUSE client and
 // the dataservers are its callers.
 //
+// Across sites, the Service is also the data plane's authority, and the
+// only process that talks to dataservers about chunks: dataservers
+// register and heartbeat (dataservers.go, package registry); a new
+// chunk's copies are placed by its policy (placement_chunks.go, package
+// replicaset); leases are installed, renewed and moved by the Service
+// itself, a move only once the new holder has everything the old one
+// acknowledged (lease.go, handover.go); and deleted chunks are reclaimed
+// from every copy (reclaim.go). It reaches dataservers through the
+// Dataservers interface (package dspool dials them by address).
+//
 // Per-operation costs are kept low for a KV store that may be a 250 ms
 // round trip away: reads that can go together are batched (a lookup is
 // two round trips), inode and chunk numbers come from per-shard counters
