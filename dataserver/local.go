@@ -38,6 +38,16 @@ func (l *Local) ReadInto(ctx context.Context, chunk uint64, off int64, dst []byt
 	return v, err
 }
 
+// RevokeLease is Client.RevokeLease.
+func (l *Local) RevokeLease(ctx context.Context, chunk, epoch uint64) error {
+	return l.s.e.revokeLease(ctx, &RevokeLeaseReq{Chunk: chunk, Epoch: epoch})
+}
+
+// SetReplicas is Client.SetReplicas.
+func (l *Local) SetReplicas(ctx context.Context, chunk uint64, peers []Peer) error {
+	return l.s.setReplicas(ctx, &SetReplicasReq{Chunk: chunk, Replicas: peers})
+}
+
 // ChunkInfo is Client.ChunkInfo.
 func (l *Local) ChunkInfo(ctx context.Context, chunk uint64) (*ChunkInfo, error) {
 	return l.s.chunkInfo(chunk)

@@ -211,8 +211,17 @@ func (s *Service) install(ctx context.Context, c *ChunkRecord) error {
 	return nil
 }
 
-// dataserverAddr returns where the registered dataserver id listens.
+// dataserverAddr returns where the registered dataserver id listens: from
+// the registry snapshot placement uses, else from its record (it may have
+// registered since the snapshot).
 func (s *Service) dataserverAddr(ctx context.Context, id string) (string, error) {
+	if list, err := s.dataserversNow(ctx); err == nil {
+		for _, d := range list {
+			if d.ID == id {
+				return d.Addr, nil
+			}
+		}
+	}
 	var addr string
 	err := s.view(ctx, func(t *tx) error {
 		d, err := t.dataserver(id)

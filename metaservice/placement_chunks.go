@@ -45,13 +45,16 @@ func (s *Service) dataserversNow(ctx context.Context) ([]DataserverStatus, error
 // placeChunk chooses the copies of a new chunk of ino written through
 // primary, from the file's policy and the registry (package replicaset).
 func (s *Service) placeChunk(ctx context.Context, ino Ino, primary string) ([]Replica, error) {
-	ep, err := s.ResolvePolicy(ctx, ino)
-	if err != nil {
-		return nil, fmt.Errorf("policy of inode %d: %w", ino, err)
-	}
 	list, err := s.dataserversNow(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if len(list) < 2 {
+		return []Replica{{Dataserver: primary}}, nil // whatever the policy: no other copy to have
+	}
+	ep, err := s.ResolvePolicy(ctx, ino)
+	if err != nil {
+		return nil, fmt.Errorf("policy of inode %d: %w", ino, err)
 	}
 	cands := make([]replicaset.Dataserver, len(list))
 	for i, d := range list {

@@ -13,6 +13,7 @@ import (
 	"github.com/lis-fs/lis/dataserver"
 	"github.com/lis-fs/lis/fs"
 	ms "github.com/lis-fs/lis/metaservice"
+	"github.com/lis-fs/lis/metaservice/dspool"
 	"github.com/lis-fs/lis/metaservice/kv"
 )
 
@@ -33,7 +34,8 @@ type Config struct {
 // Volume is a mounted volume and everything that serves it.
 type Volume struct {
 	cfg     Config
-	meta    *ms.Service // the in-process metaservice of an embedded volume
+	meta    *ms.Service  // the in-process metaservice of an embedded volume
+	pool    *dspool.Pool // how it reaches dataservers: its own in process
 	server  *fuse.Server
 	client  *fs.FS
 	closers []func(context.Context) error // run in reverse order after unmount
@@ -86,7 +88,9 @@ func (v *Volume) startMeta(ctx context.Context) (*ms.Service, error) {
 	if capacity == 0 {
 		capacity = diskSize(v.cfg.DataDir)
 	}
-	svc, err := ms.Open(ctx, engine, ms.Options{Capacity: capacity})
+	v.pool = dspool.New()
+	v.closers = append(v.closers, func(context.Context) error { return v.pool.Close() })
+	svc, err := ms.Open(ctx, engine, ms.Options{Capacity: capacity, Dataservers: v.pool})
 	if err != nil {
 		return nil, fmt.Errorf("open metaservice: %w", err)
 	}
@@ -119,6 +123,7 @@ func (v *Volume) startData(ctx context.Context, meta *ms.Service) (*dataserver.L
 		cancel()
 		return errors.Join(<-done, ds.Close())
 	})
+	v.pool.AddLocal(sock, ds.Local())
 	if err := ds.Announce(sctx, meta, sock, dataserver.DefaultHeartbeat); err != nil {
 		return nil, err
 	}

@@ -12,19 +12,42 @@ import (
 // Pool dials dataservers by address and keeps one client per address.
 // It is safe for concurrent use.
 type Pool struct {
-	mu      sync.Mutex // guards clients and closed
-	clients map[string]*dataserver.Client
+	mu      sync.Mutex // guards the fields below
+	clients map[string]calls
+	local   map[string]calls // in-process dataservers, by the address they registered
 	closed  bool
 }
 
-// New returns an empty pool.
-func New() *Pool { return &Pool{clients: map[string]*dataserver.Client{}} }
+// calls are what the pool asks of a dataserver: *dataserver.Client over
+// RPC, *dataserver.Local in process.
+type calls interface {
+	GrantLease(ctx context.Context, l dataserver.Lease) error
+	RevokeLease(ctx context.Context, chunk, epoch uint64) error
+	SetReplicas(ctx context.Context, chunk uint64, peers []dataserver.Peer) error
+	ChunkInfo(ctx context.Context, chunk uint64) (*dataserver.ChunkInfo, error)
+	Delete(ctx context.Context, chunk uint64) error
+}
 
-func (p *Pool) client(addr string) (*dataserver.Client, error) {
+// New returns an empty pool.
+func New() *Pool { return &Pool{clients: map[string]calls{}, local: map[string]calls{}} }
+
+// AddLocal makes calls to addr go to the in-process dataserver l, without
+// RPC: the embedded volume's metaservice and dataserver share a process,
+// and a lease installed per new chunk should not cost a round trip.
+func (p *Pool) AddLocal(addr string, l *dataserver.Local) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.local[addr] = l
+}
+
+func (p *Pool) client(addr string) (calls, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return nil, errors.New("dataserver pool closed")
+	}
+	if l, ok := p.local[addr]; ok {
+		return l, nil
 	}
 	if c, ok := p.clients[addr]; ok {
 		return c, nil
@@ -90,8 +113,9 @@ func (p *Pool) Close() error {
 	p.closed = true
 	var errs []error
 	for addr, c := range p.clients {
-		errs = append(errs, c.Close())
+		errs = append(errs, c.(*dataserver.Client).Close())
 		delete(p.clients, addr)
 	}
+	clear(p.local)
 	return errors.Join(errs...)
 }
