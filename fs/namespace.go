@@ -207,6 +207,9 @@ func (f *FS) StatFs(cancel <-chan struct{}, h *fuse.InHeader, out *fuse.StatfsOu
 	out.Blocks = st.Capacity / bsize
 	used := (st.UsedBytes + bsize - 1) / bsize
 	out.Bfree = out.Blocks - min(used, out.Blocks)
+	if st.FreeBytes > 0 {
+		out.Bfree = min(st.FreeBytes/bsize, out.Blocks)
+	}
 	out.Bavail = out.Bfree
 	out.Files = st.MaxInodes
 	out.Ffree = st.MaxInodes - min(st.UsedInodes, st.MaxInodes)

@@ -121,7 +121,8 @@ func (c *Client) StatFS(ctx context.Context) (*ms.StatFS, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ms.StatFS{Capacity: r.Capacity, UsedBytes: r.UsedBytes, UsedInodes: r.UsedInodes, MaxInodes: r.MaxInodes}, nil
+	return &ms.StatFS{Capacity: r.Capacity, UsedBytes: r.UsedBytes, UsedInodes: r.UsedInodes, MaxInodes: r.MaxInodes,
+		FreeBytes: r.FreeBytes}, nil
 }
 
 // withCred fills in an xattr request's credential.

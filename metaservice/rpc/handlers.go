@@ -62,7 +62,8 @@ func (s *Server) serviceDesc() *grpc.ServiceDesc {
 			if err != nil {
 				return nil, err
 			}
-			return &statFSResp{Capacity: st.Capacity, UsedBytes: st.UsedBytes, UsedInodes: st.UsedInodes, MaxInodes: st.MaxInodes}, nil
+			return &statFSResp{Capacity: st.Capacity, UsedBytes: st.UsedBytes, UsedInodes: st.UsedInodes, MaxInodes: st.MaxInodes,
+				FreeBytes: st.FreeBytes}, nil
 		}),
 		method(s, "GetXattr", func(ctx context.Context, r *xattrReq) (*bytesResp, error) {
 			v, err := m.GetXattr(ctx, r.Cred.cred(), r.Ino, r.Name)

@@ -186,4 +186,5 @@ type statFSResp struct {
 	UsedBytes  uint64
 	UsedInodes uint64
 	MaxInodes  uint64
+	FreeBytes  uint64
 }
