@@ -2,11 +2,14 @@ package dataserver
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"time"
 
 	"github.com/lis-fs/lis/dataserver/chunkstore"
+	"github.com/lis-fs/lis/metaservice/policy"
+	"github.com/lis-fs/lis/metaservice/registry"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -34,6 +37,13 @@ type Config struct {
 
 	// JournalSegmentSize is the journal's segment size; default 64 MiB.
 	JournalSegmentSize int64
+	// ReplicationLimit caps the bytes per second all replication out of
+	// this dataserver sends (0: unlimited); ReplicationBurst lets an idle
+	// sender send a second's worth at once; PriorityHours, in local time,
+	// lifts the cap (see bandwidth.go).
+	ReplicationLimit int64
+	ReplicationBurst bool
+	PriorityHours    *policy.HourRange
 	// JournalSizeLimit is the journal size past which a replica that holds
 	// it back is dropped (and later brought back by a full copy); default
 	// 4 GiB, < 0 for no limit.
@@ -95,6 +105,9 @@ func (c *Config) setDefaults() error {
 			return errors.New("dataserver: Config.ID is required (no host name)")
 		}
 		c.ID = h
+	}
+	if err := registry.CheckID(c.ID); err != nil {
+		return fmt.Errorf("dataserver: %w", err)
 	}
 	defaults := []struct {
 		v   *int64

@@ -28,6 +28,8 @@ type replicator struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	bw *bandwidth // shared by every sender
+
 	mu      sync.Mutex
 	senders map[string]*sender          // by peer ID
 	conns   map[string]*grpc.ClientConn // by address
@@ -35,7 +37,7 @@ type replicator struct {
 
 func newReplicator(e *engine) *replicator {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &replicator{e: e, log: e.log, ctx: ctx, cancel: cancel,
+	return &replicator{e: e, log: e.log, ctx: ctx, cancel: cancel, bw: newBandwidth(e.cfg),
 		senders: map[string]*sender{}, conns: map[string]*grpc.ClientConn{}}
 }
 

@@ -195,6 +195,9 @@ func (ss *session) flush(ctx context.Context, lsn journal.LSN) error {
 	ss.s.rawBytes += int64(b.RawLen)
 	ss.s.wireBytes += int64(len(b.Payload))
 	ss.s.mu.Unlock()
+	if err := ss.s.r.bw.take(ctx, len(b.Payload)); err != nil {
+		return err
+	}
 	if err := ss.stream.SendMsg(b); err != nil {
 		return err
 	}

@@ -86,11 +86,21 @@ func (t Timeouts) Liveness(d *Dataserver, now time.Time) Liveness {
 	return Up
 }
 
+// CheckID validates a dataserver ID: it names the dataserver in leases,
+// replica lists and the registry.
+func CheckID(id string) error {
+	if id == "" || len(id) > 128 || strings.ContainsAny(id, "=\n\x00/ ") {
+		return fmt.Errorf("dataserver ID %q: 1 to 128 characters, none of '=', '/', space, newline or NUL", id)
+	}
+	return nil
+}
+
 // Check validates a heartbeat's fields.
 func (h *Heartbeat) Check() error {
+	if err := CheckID(h.ID); err != nil {
+		return err
+	}
 	switch {
-	case h.ID == "" || len(h.ID) > 128 || strings.ContainsAny(h.ID, "=\n\x00/ "):
-		return fmt.Errorf("dataserver ID %q: 1 to 128 characters, none of '=', '/', space, newline or NUL", h.ID)
 	case h.Addr == "" || strings.ContainsAny(h.Addr, "\n\x00"):
 		return fmt.Errorf("dataserver %s: address %q", h.ID, h.Addr)
 	case h.Capacity < 0 || h.Free < 0 || h.JournalBytes < 0 || h.Behind < 0:

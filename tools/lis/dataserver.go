@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lis-fs/lis/dataserver"
+	"github.com/lis-fs/lis/metaservice/policy"
 	"github.com/lis-fs/lis/metaservice/rpc"
 )
 
@@ -30,6 +31,9 @@ type dataserverFlags struct {
 	noLeases, insecure bool
 	metrics            string
 	meta               string
+	replLimit          string
+	replBurst          bool
+	priorityHours      string
 }
 
 func init() {
@@ -65,6 +69,9 @@ SIGINT or SIGTERM and leaves a clean checkpoint behind.`,
 	f.BoolVar(&fl.insecure, "insecure", false, "allow plaintext RPC on a non-loopback --listen address")
 	f.StringVar(&fl.metrics, "metrics", "", "serve Prometheus metrics on this HOST:PORT at /metrics")
 	f.StringVar(&fl.meta, "meta", "", "metaservice address (unix:/path or host:port) to register and heartbeat with")
+	f.StringVar(&fl.replLimit, "replication-limit", "unlimited", "cap on the replication traffic out of this dataserver, to all peers (100mbps, 12.5MB/s, ...)")
+	f.BoolVar(&fl.replBurst, "replication-burst", false, "let an idle link send a second's worth of replication at once")
+	f.StringVar(&fl.priorityHours, "priority-hours", "", "daily window (local time, 22:00-06:00) in which the replication limit is lifted")
 	cmd.MarkFlagRequired("dir")
 	rootCmd.AddCommand(cmd)
 }
@@ -86,11 +93,15 @@ func runDataserver(ctx context.Context, fl dataserverFlags) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	srv, err := dataserver.New(dataserver.Config{
+	cfg := dataserver.Config{
 		Dir: fl.dir, ID: fl.id, Site: fl.site, Region: fl.region, Listen: fl.listen, Unix: fl.unix,
 		Capacity: fl.capacity, JournalSizeLimit: fl.journalLimit, NoLeases: fl.noLeases,
-		Logger: log, Registerer: reg,
-	})
+		ReplicationBurst: fl.replBurst, Logger: log, Registerer: reg,
+	}
+	if err := fl.bandwidth(&cfg); err != nil {
+		return err
+	}
+	srv, err := dataserver.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -115,6 +126,23 @@ func runDataserver(ctx context.Context, fl dataserverFlags) error {
 		return err
 	}
 	log.Info("dataserver stopped")
+	return nil
+}
+
+// bandwidth parses the replication limit and priority hours into cfg.
+func (fl dataserverFlags) bandwidth(cfg *dataserver.Config) error {
+	limit, err := policy.ParseRate(fl.replLimit)
+	if err != nil {
+		return fmt.Errorf("--replication-limit: %w", err)
+	}
+	cfg.ReplicationLimit = limit
+	if fl.priorityHours != "" {
+		h, err := policy.ParseHourRange(fl.priorityHours)
+		if err != nil {
+			return fmt.Errorf("--priority-hours: %w", err)
+		}
+		cfg.PriorityHours = &h
+	}
 	return nil
 }
 

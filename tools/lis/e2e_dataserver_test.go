@@ -138,6 +138,9 @@ func TestDataserverCommandRefusesBadSetups(t *testing.T) {
 		{[]string{"dataserver", "--dir", dir}, "nothing to serve on"},
 		{[]string{"dataserver", "--dir", dir, "--listen", "192.0.2.1:7301"}, "is not a loopback address"},
 		{[]string{"dataserver", "--listen", "127.0.0.1:0"}, `required flag(s) "dir" not set`},
+		{[]string{"dataserver", "--dir", dir, "--listen", "127.0.0.1:0", "--replication-limit", "fast"}, `--replication-limit: must be a rate such as 100mbps`},
+		{[]string{"dataserver", "--dir", dir, "--listen", "127.0.0.1:0", "--priority-hours", "25:00-3"}, `--priority-hours: must be "HH:MM-HH:MM"`},
+		{[]string{"dataserver", "--dir", dir, "--listen", "127.0.0.1:0", "--id", "bad id"}, `dataserver ID "bad id"`},
 	} {
 		out, err := runLis(tc.args...)
 		require.Error(t, err, "lis %v", tc.args)
