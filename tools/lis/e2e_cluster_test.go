@@ -38,17 +38,9 @@ type metaserviceProc struct {
 // did not stop it.
 func startMetaservice(t *testing.T, dir string, args ...string) *metaserviceProc {
 	t.Helper()
-	p := &metaserviceProc{log: &syncBuffer{}, sock: filepath.Join(dir, "meta.sock")}
+	p := &metaserviceProc{sock: filepath.Join(dir, "meta.sock")}
 	args = append([]string{"metaservice", "--meta-url", "embedded:" + filepath.Join(dir, "meta"), "--unix", p.sock}, args...)
-	p.cmd = exec.Command(lisBin, args...)
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	require.NoError(t, p.cmd.Start())
-	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			p.cmd.Process.Kill()
-			p.cmd.Wait()
-		}
-	})
+	p.cmd, p.log = startDaemon(t, args...)
 	require.Eventually(t, func() bool {
 		c, err := net.Dial("unix", p.sock)
 		if err == nil {

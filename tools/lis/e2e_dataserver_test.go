@@ -32,17 +32,9 @@ type dataserverProc struct {
 // did not stop it.
 func startDataserver(t *testing.T, dir, id string, args ...string) *dataserverProc {
 	t.Helper()
-	p := &dataserverProc{log: &syncBuffer{}, unix: filepath.Join(dir, "ds.sock")}
+	p := &dataserverProc{unix: filepath.Join(dir, "ds.sock")}
 	args = append([]string{"dataserver", "--dir", dir, "--id", id, "--unix", p.unix, "--listen", "127.0.0.1:0"}, args...)
-	p.cmd = exec.Command(lisBin, args...)
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	require.NoError(t, p.cmd.Start())
-	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			p.cmd.Process.Kill()
-			p.cmd.Wait()
-		}
-	})
+	p.cmd, p.log = startDaemon(t, args...)
 	serving := regexp.MustCompile(`msg="dataserver serving".* tcp=(\S+)`)
 	require.Eventually(t, func() bool {
 		m := serving.FindStringSubmatch(p.log.String())
@@ -52,6 +44,23 @@ func startDataserver(t *testing.T, dir, id string, args ...string) *dataserverPr
 		return m != nil
 	}, 30*time.Second, 20*time.Millisecond, "lis %s never served:\n%s", strings.Join(args, " "), p.log)
 	return p
+}
+
+// startDaemon starts `lis ARGS...` with its output in a buffer; the
+// process is killed at cleanup if the test did not stop it.
+func startDaemon(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	log := &syncBuffer{}
+	cmd := exec.Command(lisBin, args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd, log
 }
 
 // stop sends SIGTERM and requires a clean exit.
