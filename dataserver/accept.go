@@ -2,6 +2,7 @@ package dataserver
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -56,13 +57,16 @@ func advanceState(cs *chunkState, m *Mutation) {
 		cs.size = int64(m.Arg)
 		cs.forgetAllocation(cs.size)
 		cs.resyncing = false
+	case OpPatch:
+		cs.size = int64(m.Arg)
+		cs.forgetAllocation(cs.size)
 	case OpDelete:
 		cs.deleted = true
 		cs.size = 0
 	case OpLease:
 		cs.epoch = max(cs.epoch, m.Arg)
 	case OpReplicas:
-		cs.replicas = decodePeers(m.Data)
+		cs.replicas, cs.replMode = decodeReplicas(m.Data)
 	}
 	if m.Op.bumpsVersion() {
 		cs.version = m.Version
@@ -75,6 +79,9 @@ func advanceState(cs *chunkState, m *Mutation) {
 // preallocation: its data is written at once, and a filesystem out of
 // space fails that write.
 func (e *engine) reserve(cs *chunkState, m *Mutation, preallocate bool) error {
+	if m.Op == OpPatch {
+		return e.reservePatch(cs, m)
+	}
 	if m.Op != OpWrite && m.Op != OpResyncData {
 		return nil
 	}
@@ -109,34 +116,37 @@ func (e *engine) reserve(cs *chunkState, m *Mutation, preallocate bool) error {
 	return nil
 }
 
-// encodePeers and decodePeers are the OpReplicas payload: "id=addr" lines.
-func encodePeers(peers []Peer) []byte {
+// encodeReplicas and decodeReplicas are the OpReplicas payload: one
+// "id=addr" line per peer, then a "#mode" line unless the mode is
+// ReplPriority (which lists written before modes existed have, read as).
+func encodeReplicas(peers []Peer, mode ReplMode) []byte {
 	var b strings.Builder
 	for _, p := range peers {
 		b.WriteString(p.ID + "=" + p.Addr + "\n")
 	}
+	if mode != ReplPriority {
+		b.WriteString("#" + mode.String() + "\n")
+	}
 	return []byte(b.String())
 }
 
-func decodePeers(b []byte) []Peer {
+func decodeReplicas(b []byte) ([]Peer, ReplMode) {
 	var out []Peer
-	for _, line := range strings.Split(string(b), "\n") {
-		if id, addr, ok := strings.Cut(line, "="); ok {
+	mode := ReplPriority
+	for _, line := range replicaLines(b) {
+		if name, ok := strings.CutPrefix(line, "#"); ok {
+			if i := slices.Index(replModeNames[:], name); i >= 0 {
+				mode = ReplMode(i)
+			}
+		} else if id, addr, ok := strings.Cut(line, "="); ok {
 			out = append(out, Peer{ID: id, Addr: addr})
 		}
 	}
-	return out
+	return out, mode
 }
 
-// peerStrings renders peers for the chunk sidecar.
-func peerStrings(peers []Peer) []string {
-	out := make([]string, len(peers))
-	for i, p := range peers {
-		out[i] = p.ID + "=" + p.Addr
-	}
-	return out
-}
-
-func peersFromStrings(ss []string) []Peer {
-	return decodePeers([]byte(strings.Join(ss, "\n")))
+// replicaLines splits an OpReplicas payload into the lines the chunk
+// sidecar keeps.
+func replicaLines(b []byte) []string {
+	return strings.FieldsFunc(string(b), func(r rune) bool { return r == '\n' })
 }

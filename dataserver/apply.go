@@ -140,6 +140,8 @@ func applyToFile(f *chunkstore.Chunk, m *Mutation) error {
 		err = f.AdoptCRCs(data, m.Offset, int64(m.Arg), m.pieces)
 	case OpTruncate, OpResyncEnd:
 		err = f.Truncate(int64(m.Arg))
+	case OpPatch:
+		err = applyPatch(f, m)
 	}
 	if err != nil {
 		return err
@@ -149,7 +151,7 @@ func applyToFile(f *chunkstore.Chunk, m *Mutation) error {
 	case OpLease:
 		meta.Epoch = max(meta.Epoch, m.Arg)
 	case OpReplicas:
-		meta.Replicas = peerStrings(decodePeers(m.Data))
+		meta.Replicas = replicaLines(m.Data)
 	case OpResyncBegin:
 		meta.Flags |= chunkstore.FlagResyncing
 	case OpResyncEnd:

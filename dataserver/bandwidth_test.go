@@ -56,7 +56,7 @@ func shipRate(t *testing.T, limit int64, n int) float64 {
 	for off := 0; off < n; off += write {
 		chunk := uint64(1 + off/(48<<20))
 		if versions[chunk] == 0 {
-			require.NoError(t, a.client.SetReplicas(ctx, chunk, []Peer{{ID: "b", Addr: b.Addr()}}))
+			require.NoError(t, a.client.SetReplicas(ctx, SetReplicasReq{Chunk: chunk, Replicas: []Peer{{ID: "b", Addr: b.Addr()}}}))
 		}
 		from := off / write % 7 * write
 		w, err := a.client.Write(ctx, WriteReq{Chunk: chunk, AnyVersion: true, Offset: int64(off % (48 << 20)), Data: pattern[from : from+write]})

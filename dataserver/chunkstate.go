@@ -30,6 +30,7 @@ type chunkState struct {
 	epoch     uint64 // highest lease epoch seen
 	lease     Lease  // current lease; Holder == "" means none
 	replicas  []Peer
+	replMode  ReplMode
 	resyncing bool // replica side: a full copy is under way
 	deleted   bool
 	lastLSN   journal.LSN
@@ -78,6 +79,8 @@ func (cs *chunkState) patch(buf []byte, off int64) {
 			if n := int64(m.Arg); n < end {
 				clear(buf[max(n, off)-off:])
 			}
+		case OpPatch:
+			overlayPatch(buf, off, m)
 		}
 	}
 }

@@ -125,9 +125,17 @@ func (c *Client) RevokeLease(ctx context.Context, chunk, epoch uint64) error {
 	return err
 }
 
-// SetReplicas sets the peers a chunk is replicated to.
-func (c *Client) SetReplicas(ctx context.Context, chunk uint64, peers []Peer) error {
-	_, err := call[SetReplicasReq, Empty](ctx, c, "SetReplicas", &SetReplicasReq{Chunk: chunk, Replicas: peers})
+// SetReplicas sets the peers a chunk is replicated to, and how.
+func (c *Client) SetReplicas(ctx context.Context, req SetReplicasReq) error {
+	_, err := call[SetReplicasReq, Empty](ctx, c, "SetReplicas", &req)
+	return err
+}
+
+// ShipNow makes a lazily replicated chunk's pending changes due at once:
+// a client waiting for a copy (write_ack at fsync) need not wait for the
+// batch window.
+func (c *Client) ShipNow(ctx context.Context, chunk uint64) error {
+	_, err := call[ChunkReq, Empty](ctx, c, "ShipNow", &ChunkReq{Chunk: chunk})
 	return err
 }
 

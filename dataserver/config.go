@@ -44,6 +44,12 @@ type Config struct {
 	ReplicationLimit int64
 	ReplicationBurst bool
 	PriorityHours    *policy.HourRange
+	// LazyWindow is how long a lazily replicated chunk's changes may wait
+	// before they are shipped as one batch; default 30s. LazyHighWater
+	// ships every waiting batch once the changes held back on one peer
+	// pass it; default 256 MiB. (See lazy.go.)
+	LazyWindow    time.Duration
+	LazyHighWater int64
 	// JournalSizeLimit is the journal size past which a replica that holds
 	// it back is dropped (and later brought back by a full copy); default
 	// 4 GiB, < 0 for no limit.
@@ -137,6 +143,12 @@ func (c *Config) setDefaults() error {
 	}
 	if c.ReplBatchBytes == 0 {
 		c.ReplBatchBytes = 4 << 20
+	}
+	if c.LazyWindow == 0 {
+		c.LazyWindow = 30 * time.Second
+	}
+	if c.LazyHighWater == 0 {
+		c.LazyHighWater = 256 << 20
 	}
 	if c.ReplWindow == 0 {
 		c.ReplWindow = 8

@@ -17,12 +17,15 @@ import (
 
 func TestMutationRoundTrip(t *testing.T) {
 	data := []byte("some data")
+	patch := encodePatch([]copyBlock{{off: 0, data: data}, {off: 1 << 20, data: data}})
+	overlap := encodePatch([]copyBlock{{off: 100, data: data}, {off: 104, data: data}})
 	cases := []Mutation{
 		{Op: OpWrite, Chunk: 1, Version: 2, Offset: 3, Data: data, CRC: chunkstore.CRC(data)},
 		{Op: OpTruncate, Chunk: 1 << 60, Version: 9, Arg: 12345, CRC: chunkstore.CRC(nil)},
 		{Op: OpResyncEnd, Chunk: 5, Version: 1, Arg: 64 << 20, CRC: chunkstore.CRC(nil)},
-		{Op: OpReplicas, Chunk: 5, Data: encodePeers([]Peer{{"b", "h:1"}}), CRC: chunkstore.CRC(encodePeers([]Peer{{"b", "h:1"}}))},
+		{Op: OpReplicas, Chunk: 5, Data: encodeReplicas([]Peer{{"b", "h:1"}}, ReplLazy), CRC: chunkstore.CRC(encodeReplicas([]Peer{{"b", "h:1"}}, ReplLazy))},
 		{Op: OpAppend, Chunk: 6, Version: 3, Offset: 1 << 20, Arg: 4 << 20, CRC: 0xdeadbeef},
+		{Op: OpPatch, Chunk: 7, Version: 9, Offset: 4, Arg: 2 << 20, Data: patch, CRC: chunkstore.CRC(patch)},
 	}
 	for _, m := range cases {
 		enc := m.Encode()
@@ -52,6 +55,10 @@ func TestMutationRoundTrip(t *testing.T) {
 		{"empty append", Mutation{Op: OpAppend, Version: 1, CRC: 1}},
 		{"append past chunk", Mutation{Op: OpAppend, Version: 1, Offset: 64<<20 - 2, Arg: 3, CRC: 1}},
 		{"append to version zero", Mutation{Op: OpAppend, Arg: 3, CRC: 1}},
+		{"patch past its size", Mutation{Op: OpPatch, Version: 9, Offset: 4, Arg: 1 << 20, Data: patch, CRC: chunkstore.CRC(patch)}},
+		{"patch not forward", Mutation{Op: OpPatch, Version: 4, Offset: 4, Arg: 2 << 20, Data: patch, CRC: chunkstore.CRC(patch)}},
+		{"patch overlapping", Mutation{Op: OpPatch, Version: 9, Offset: 4, Arg: 2 << 20, Data: overlap, CRC: chunkstore.CRC(overlap)}},
+		{"patch cut", Mutation{Op: OpPatch, Version: 9, Offset: 4, Arg: 2 << 20, Data: patch[:20], CRC: chunkstore.CRC(patch[:20])}},
 	}
 	for _, tc := range bad {
 		_, err := DecodeMutation(tc.m.Encode(), 64<<20)

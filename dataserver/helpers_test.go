@@ -127,3 +127,37 @@ func readAll(t testing.TB, c *Client, chunk uint64) (*ReadResp, []byte) {
 	}
 	return last, out
 }
+
+// modelWriter writes to one chunk through a client with its expected
+// version, and keeps the content the chunk should have.
+type modelWriter struct {
+	t       testing.TB
+	c       *Client
+	chunk   uint64
+	version uint64
+	model   chunkModel
+}
+
+func (w *modelWriter) write(off int64, p []byte) {
+	w.t.Helper()
+	resp, err := w.c.Write(context.Background(), WriteReq{Chunk: w.chunk, ExpectedVersion: w.version, Offset: off, Data: p})
+	require.NoError(w.t, err)
+	w.version = resp.Version
+	w.model.write(off, p)
+}
+
+func (w *modelWriter) truncate(n int64) {
+	w.t.Helper()
+	resp, err := w.c.Truncate(context.Background(), TruncateReq{Chunk: w.chunk, ExpectedVersion: w.version, Size: n})
+	require.NoError(w.t, err)
+	w.version = resp.Version
+	w.model.truncate(n)
+}
+
+// requireOn requires the chunk on c to be at w's version with its content.
+func (w *modelWriter) requireOn(c *Client, msg string) {
+	w.t.Helper()
+	rb, data := readAll(w.t, c, w.chunk)
+	require.Equal(w.t, w.version, rb.Version, msg)
+	require.True(w.t, bytes.Equal(w.model, data), msg)
+}

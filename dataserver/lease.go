@@ -135,6 +135,7 @@ func (e *engine) raiseEpoch(cs *chunkState, epoch uint64) error {
 
 // journalReplicas journals a chunk's replica list (not synced) and returns
 // the previous one and the record's LSN.
+// Caller holds the chunk's list lock (Server.listLocks).
 func (e *engine) journalReplicas(req *SetReplicasReq) (old []Peer, lsn journal.LSN, err error) {
 	for _, p := range req.Replicas {
 		if p.ID == "" || p.Addr == "" || strings.ContainsAny(p.ID, "=\n") || strings.ContainsRune(p.Addr, '\n') {
@@ -151,7 +152,7 @@ func (e *engine) journalReplicas(req *SetReplicasReq) (old []Peer, lsn journal.L
 		return nil, 0, errChunk(req.Chunk, syscall.ENOENT, "deleted")
 	}
 	old = cs.replicas
-	data := encodePeers(req.Replicas)
+	data := encodeReplicas(req.Replicas, req.Mode)
 	lsn, err = e.accept(cs, &Mutation{Op: OpReplicas, Chunk: cs.id, Version: cs.version, Data: data, CRC: chunkstore.CRC(data)})
 	return old, lsn, err
 }

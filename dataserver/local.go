@@ -44,8 +44,14 @@ func (l *Local) RevokeLease(ctx context.Context, chunk, epoch uint64) error {
 }
 
 // SetReplicas is Client.SetReplicas.
-func (l *Local) SetReplicas(ctx context.Context, chunk uint64, peers []Peer) error {
-	return l.s.setReplicas(ctx, &SetReplicasReq{Chunk: chunk, Replicas: peers})
+func (l *Local) SetReplicas(ctx context.Context, req SetReplicasReq) error {
+	return l.s.setReplicas(ctx, &req)
+}
+
+// ShipNow is Client.ShipNow.
+func (l *Local) ShipNow(ctx context.Context, chunk uint64) error {
+	l.s.repl.shipNow(chunk)
+	return nil
 }
 
 // ChunkInfo is Client.ChunkInfo.

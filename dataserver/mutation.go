@@ -40,10 +40,15 @@ const (
 	// record carries only their checksum (CRC) and length (see append.go).
 	// Replicas receive it as an OpWrite with the data.
 	OpAppend
+	// OpPatch takes a replica from version Offset (its base) straight to
+	// Version in one record: Data holds blocks to write (see patch.go),
+	// then the size becomes Arg. A lazy replication batch is one patch, so
+	// a replica applies it whole or not at all.
+	OpPatch
 	opLimit
 )
 
-var opNames = [...]string{"?", "write", "truncate", "delete", "lease", "replicas", "resync-begin", "resync-data", "resync-end", "append"}
+var opNames = [...]string{"?", "write", "truncate", "delete", "lease", "replicas", "resync-begin", "resync-data", "resync-end", "append", "patch"}
 
 func (o Op) String() string {
 	if o < opLimit {
@@ -60,13 +65,13 @@ func (o Op) replicated() bool { return o == OpWrite || o == OpTruncate || o == O
 // cuts reports whether applying the op may shorten the chunk file or
 // rewrite it wholesale (see appendable).
 func (o Op) cuts() bool {
-	return o == OpTruncate || o == OpResyncBegin || o == OpResyncData || o == OpResyncEnd || o == OpDelete
+	return o == OpTruncate || o == OpResyncBegin || o == OpResyncData || o == OpResyncEnd || o == OpDelete || o == OpPatch
 }
 
 // bumpsVersion reports whether applying the op makes the chunk Version
 // (as opposed to leaving the version where it is).
 func (o Op) bumpsVersion() bool {
-	return o == OpWrite || o == OpTruncate || o == OpResyncEnd || o == OpAppend
+	return o == OpWrite || o == OpTruncate || o == OpResyncEnd || o == OpAppend || o == OpPatch
 }
 
 // Mutation is one journal record of a dataserver and one entry of a
@@ -184,6 +189,11 @@ func (m *Mutation) validate(maxChunk int64) error {
 		}
 		// Checked piece by piece, so that applying it hashes nothing again.
 		m.pieces, crc = checksumPieces(nil, m.Data, m.Offset)
+	case OpPatch:
+		if err := validatePatch(m, maxChunk); err != nil {
+			return err
+		}
+		crc = chunkstore.CRC(m.Data)
 	case OpTruncate, OpResyncEnd:
 		if m.Arg > uint64(maxChunk) {
 			return fmt.Errorf("%w: %s of chunk %x to %d past chunk size", errBadMutation, m.Op, m.Chunk, m.Arg)

@@ -239,7 +239,7 @@ func (e *engine) info(id uint64) (*ChunkInfo, error) {
 		return nil, errChunk(id, syscall.ENOENT, "no such chunk")
 	}
 	ci := &ChunkInfo{Chunk: id, Version: cs.version, DurableVersion: cs.durableVersion(durable),
-		Size: cs.size, Epoch: cs.epoch, Resyncing: cs.resyncing}
+		Size: cs.size, Epoch: cs.epoch, Resyncing: cs.resyncing, Mode: cs.replMode}
 	if cs.lease.Holder != "" {
 		l := cs.lease
 		ci.Lease = &l

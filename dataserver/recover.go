@@ -3,6 +3,7 @@ package dataserver
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/lis-fs/lis/dataserver/chunkstore"
 	"github.com/lis-fs/lis/journal"
@@ -151,7 +152,7 @@ func syncStateFromFile(cs *chunkState) {
 	cs.version = meta.Version
 	cs.size = meta.Size
 	cs.epoch = meta.Epoch
-	cs.replicas = peersFromStrings(meta.Replicas)
+	cs.replicas, cs.replMode = decodeReplicas([]byte(strings.Join(meta.Replicas, "\n")))
 	cs.resyncing = meta.Flags&chunkstore.FlagResyncing != 0
 }
 

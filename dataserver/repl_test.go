@@ -211,7 +211,7 @@ func TestReplication(t *testing.T) {
 	hook := states.applied
 	b.e.replicaApplied.Store(&hook)
 	for _, id := range ids {
-		require.NoError(t, a.client.SetReplicas(ctx, id, []Peer{{ID: "b", Addr: b.Addr()}}))
+		require.NoError(t, a.client.SetReplicas(ctx, SetReplicasReq{Chunk: id, Replicas: []Peer{{ID: "b", Addr: b.Addr()}}}))
 	}
 
 	samplerCtx, stopSampler := context.WithCancel(ctx)

@@ -20,7 +20,7 @@ type replOutcome struct {
 // truncate applies only to the version just before it, so the chunk is
 // always a version the primary had: an old one is a duplicate (skipped) and
 // a newer one is a gap (skipped, reported: the sender then makes a full
-// copy). Full-copy mutations (OpResync*) hide the chunk from readers until
+// copy). A patch applies only to its base version. Full-copy mutations (OpResync*) hide the chunk from readers until
 // the copy ends.
 func (e *engine) applyReplicated(m *Mutation) (replOutcome, error) {
 	if err := e.usable(); err != nil {
@@ -37,6 +37,14 @@ func (e *engine) applyReplicated(m *Mutation) (replOutcome, error) {
 			out.gap = true
 			return out, nil
 		case m.Version <= cs.version:
+			return out, nil
+		}
+	case OpPatch:
+		switch {
+		case m.Version <= cs.version && !cs.resyncing && !cs.deleted:
+			return out, nil // already there
+		case cs.deleted || cs.resyncing || cs.version != uint64(m.Offset):
+			out.gap = true // not the base the patch was made against
 			return out, nil
 		}
 	case OpResyncBegin:

@@ -48,9 +48,9 @@ func newReplicator(e *engine) *replicator {
 func (r *replicator) start() {
 	for _, cs := range r.e.snapshotStates() {
 		cs.mu.RLock()
-		peers := slices.Clone(cs.replicas)
+		peers, mode := slices.Clone(cs.replicas), cs.replMode
 		cs.mu.RUnlock()
-		r.replicasChanged(cs.id, nil, peers)
+		r.replicasChanged(cs.id, nil, peers, mode)
 	}
 	// Consumers of peers no chunk is replicated to any more would hold the
 	// journal back for nothing.
@@ -67,8 +67,8 @@ func (r *replicator) start() {
 }
 
 // replicasChanged updates the senders after chunk's replica list went from
-// old to new.
-func (r *replicator) replicasChanged(chunk uint64, old, new []Peer) {
+// old to new, shipped in mode.
+func (r *replicator) replicasChanged(chunk uint64, old, new []Peer, mode ReplMode) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ctx.Err() != nil {
@@ -90,7 +90,7 @@ func (r *replicator) replicasChanged(chunk uint64, old, new []Peer) {
 			go func() { defer r.wg.Done(); s.run() }()
 		}
 		s.setAddr(p.Addr)
-		s.track(chunk)
+		s.track(chunk, mode)
 	}
 }
 

@@ -93,24 +93,60 @@ func (ss *session) copyChunk(ctx context.Context, chunk uint64) error {
 	if !due {
 		return nil
 	}
+	_, plan, err := ss.plan(ctx, chunk)
+	if err != nil || plan == nil {
+		return err
+	}
+	return ss.sendCopy(ctx, chunk, plan)
+}
+
+// sendBatch sends a lazy chunk's batch: the blocks in which the peer's
+// copy differs from ours, as one patch when the peer holds an older
+// consistent version and the difference is at most maxPatchBytes, else as
+// a full copy (or a confirmation, when there is no difference).
+func (ss *session) sendBatch(ctx context.Context, chunk uint64) error {
+	theirs, plan, err := ss.plan(ctx, chunk)
+	if err != nil || plan == nil {
+		return err
+	}
+	if plan.confirm || theirs.Resyncing || theirs.Version >= plan.version || plan.bytes() > maxPatchBytes {
+		return ss.sendCopy(ctx, chunk, plan)
+	}
+	data := encodePatch(plan.blocks)
+	ss.bb.add(&Mutation{Op: OpPatch, Chunk: chunk, Version: plan.version, Offset: int64(theirs.Version),
+		Arg: uint64(plan.size), CRC: chunkstore.CRC(data), Data: data})
+	ss.s.copySent(chunk, plan.version, ss.seq+1)
+	ss.s.r.log.Debug("lazy batch to replica", "peer", ss.s.peerID, "chunk", chunk,
+		"from", theirs.Version, "to", plan.version, "bytes", len(data))
+	return ss.flush(ctx, 0)
+}
+
+// plan asks the peer for its checksums of chunk and plans the copy that
+// brings it to our version. A nil plan means there is nothing to copy:
+// the chunk is forgotten by the sender until it changes again.
+func (ss *session) plan(ctx context.Context, chunk uint64) (*Checksums, *copyPlan, error) {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	theirs, err := msgrpc.Invoke[ChunkReq, Checksums](cctx, ss.conn, ServiceName, "Checksums", &ChunkReq{Chunk: chunk})
 	cancel()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	plan, err := s.r.e.copyPlan(ctx, chunk, theirs)
-	if err != nil {
-		return err
+	plan, err := ss.s.r.e.copyPlan(ctx, chunk, theirs)
+	if err != nil || plan != nil {
+		return theirs, plan, err
 	}
-	if plan == nil {
-		s.mu.Lock()
-		if st := s.chunks[chunk]; st != nil {
-			st.resync, st.sent = false, 0
-		}
-		s.mu.Unlock()
-		return nil
+	s := ss.s
+	s.mu.Lock()
+	if st := s.chunks[chunk]; st != nil {
+		st.resync, st.sent, st.want = false, 0, 0
+		s.cleanLocked(st)
 	}
+	s.mu.Unlock()
+	return theirs, nil, nil
+}
+
+// sendCopy sends plan as a full copy (or a confirmation).
+func (ss *session) sendCopy(ctx context.Context, chunk uint64, plan *copyPlan) error {
 	var copied int64
 	if !plan.confirm {
 		ss.bb.add(&Mutation{Op: OpResyncBegin, Chunk: chunk, Version: plan.version, CRC: chunkstore.CRC(nil)})
@@ -126,21 +162,38 @@ func (ss *session) copyChunk(ctx context.Context, chunk uint64) error {
 		}
 	}
 	ss.bb.add(&Mutation{Op: OpResyncEnd, Chunk: chunk, Version: plan.version, Arg: uint64(plan.size), CRC: chunkstore.CRC(nil)})
-	s.mu.Lock()
-	if st := s.chunks[chunk]; st != nil {
-		// Set before the batch leaves, so its ack cannot come first.
-		st.sent, st.resync = plan.version, false
-		st.copyVersion, st.copySeq = plan.version, ss.seq+1
-	}
+	s := ss.s
+	s.copySent(chunk, plan.version, ss.seq+1)
 	if !plan.confirm {
+		s.mu.Lock()
 		s.resyncs++
 		s.copied += copied
-	}
-	s.mu.Unlock()
-	if !plan.confirm {
+		s.mu.Unlock()
 		s.r.e.m.replResyncs.WithLabelValues(s.peerID).Inc()
 		s.r.log.Info("full chunk copy to replica", "peer", s.peerID, "chunk", chunk,
 			"version", plan.version, "blocks", len(plan.blocks), "bytes", copied)
 	}
 	return ss.flush(ctx, 0)
+}
+
+// copySent records that the batch seq carries chunk's copy (full or a
+// patch) up to version. Called before the batch leaves, so that its ack
+// cannot come first.
+func (s *sender) copySent(chunk, version, seq uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.chunks[chunk]; st != nil {
+		st.sent, st.resync = version, false
+		st.copyVersion, st.copySeq = version, seq
+		s.cleanLocked(st)
+	}
+}
+
+// bytes is how much block data the plan copies.
+func (p *copyPlan) bytes() int64 {
+	var n int64
+	for _, b := range p.blocks {
+		n += int64(len(b.data))
+	}
+	return n
 }

@@ -64,7 +64,7 @@ func TestResyncAfterFallingOffTheJournal(t *testing.T) {
 		version = resp.Version
 		model.write(off, p)
 	}
-	require.NoError(t, a.client.SetReplicas(ctx, chunk, []Peer{{ID: "b", Addr: bAddr}}))
+	require.NoError(t, a.client.SetReplicas(ctx, SetReplicasReq{Chunk: chunk, Replicas: []Peer{{ID: "b", Addr: bAddr}}}))
 	for i := range 8 {
 		write(int64(i)<<20, 1<<20)
 	}
@@ -118,7 +118,7 @@ func TestPrimaryRestartResumesReplication(t *testing.T) {
 	a := startServer(t, aDir, "a", nil)
 	b := startServer(t, shortDir(t), "b", nil)
 	const chunk = 0xd0
-	require.NoError(t, a.client.SetReplicas(ctx, chunk, []Peer{{ID: "b", Addr: b.Addr()}}))
+	require.NoError(t, a.client.SetReplicas(ctx, SetReplicasReq{Chunk: chunk, Replicas: []Peer{{ID: "b", Addr: b.Addr()}}}))
 	var model chunkModel
 	version := uint64(0)
 	write := func(c *Client) {
@@ -193,7 +193,7 @@ func TestConcurrentReplicaListChanges(t *testing.T) {
 						assert.NoError(t, a.client.Delete(ctx, chunk))
 						continue
 					}
-					err := a.client.SetReplicas(ctx, chunk, lists[(w+i)%len(lists)])
+					err := a.client.SetReplicas(ctx, SetReplicasReq{Chunk: chunk, Replicas: lists[(w+i)%len(lists)]})
 					if !errors.Is(err, syscall.ENOENT) { // deleted meanwhile
 						assert.NoError(t, err)
 					}

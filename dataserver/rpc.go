@@ -39,6 +39,10 @@ func (s *Server) serviceDesc() *grpc.ServiceDesc {
 		msgrpc.Method("SetReplicas", func(ctx context.Context, r *SetReplicasReq) (*Empty, error) {
 			return &Empty{}, s.setReplicas(ctx, r)
 		}),
+		msgrpc.Method("ShipNow", func(_ context.Context, r *ChunkReq) (*Empty, error) {
+			s.repl.shipNow(r.Chunk)
+			return &Empty{}, nil
+		}),
 		msgrpc.Method("ChunkInfo", func(_ context.Context, r *ChunkReq) (*ChunkInfo, error) {
 			return s.chunkInfo(r.Chunk)
 		}),

@@ -40,6 +40,7 @@ type sender struct {
 	copied    int64
 	rawBytes  int64 // batch payloads shipped, before compression
 	wireBytes int64 // ... and as sent
+	lazyBytes int64 // sum of the chunks' dirtyBytes (lazy.go)
 }
 
 // replState is what a sender knows of one chunk on its peer.
@@ -48,12 +49,22 @@ type sender struct {
 // skips the chunk until a full copy has been sent; copyVersion != 0 while a
 // sent full copy is not yet acknowledged (it is redone if the session
 // ends first); copySeq is the batch that carried its end.
+//
+// A lazy chunk (lazy.go) never has resync set: whatever its peer lacks,
+// from skipped mutations to a whole copy, is noted in dirtySince and
+// dirtyBytes and sent as one batch when due; want is the highest version
+// a client waits for on the peer.
 type replState struct {
 	acked       uint64
 	sent        uint64
 	resync      bool
 	copyVersion uint64
 	copySeq     uint64
+
+	lazy       bool
+	dirtySince time.Time
+	dirtyBytes int64
+	want       uint64
 }
 
 // newSender makes a sender whose life is bounded by ctx and stop.
@@ -70,15 +81,27 @@ func (s *sender) setAddr(addr string) {
 	s.mu.Unlock()
 }
 
-// track starts replicating chunk (a no-op if already replicated); the peer
-// first gets a full-copy check.
-func (s *sender) track(chunk uint64) {
+// track starts replicating chunk in mode, or switches its mode; a new
+// peer first gets a full-copy check. A chunk that stops being lazy sends
+// what its peer lacks at once.
+func (s *sender) track(chunk uint64, mode ReplMode) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.chunks[chunk] != nil {
+	lazy := mode == ReplLazy
+	st := s.chunks[chunk]
+	if st == nil {
+		s.chunks[chunk] = &replState{lazy: lazy}
+		s.needResyncLocked(chunk)
 		return
 	}
-	s.chunks[chunk] = &replState{}
+	if st.lazy == lazy {
+		return
+	}
+	s.cleanLocked(st)
+	st.lazy, st.want, st.resync = lazy, 0, false
+	// Either way the next transfer starts from what the peer holds: a
+	// lazy chunk's sent version may be behind the stream's, and a chunk
+	// turning lazy may have a copy queued that now goes as a batch.
 	s.needResyncLocked(chunk)
 }
 
@@ -86,18 +109,32 @@ func (s *sender) track(chunk uint64) {
 func (s *sender) untrack(chunk uint64) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if st := s.chunks[chunk]; st != nil {
+		s.cleanLocked(st)
+	}
 	delete(s.chunks, chunk)
 	return len(s.chunks)
 }
 
-// needResyncLocked queues a full copy of chunk and wakes the session.
+// needResyncLocked queues a full copy of chunk and wakes the session; for
+// a lazy chunk it notes that the next batch must bring the peer up to date.
 func (s *sender) needResyncLocked(chunk uint64) {
 	st := s.chunks[chunk]
-	if st == nil || st.resync {
+	switch {
+	case st == nil || st.resync:
+		return
+	case st.lazy:
+		st.want = max(st.want, st.sent) // what it was sent is lacking: redo at once
+		s.markDirtyLocked(st, 0)
 		return
 	}
 	st.resync = true
 	s.resyncQ = append(s.resyncQ, chunk)
+	s.kickLocked()
+}
+
+// kickLocked wakes a session waiting on the journal. Caller holds s.mu.
+func (s *sender) kickLocked() {
 	select {
 	case s.kick <- struct{}{}:
 	default:
@@ -126,7 +163,11 @@ func (s *sender) resetForSession() {
 		st.sent = st.acked
 		if st.copyVersion != 0 {
 			st.copyVersion, st.copySeq = 0, 0
-			st.resync = true
+			st.resync = !st.lazy
+			if st.lazy {
+				st.want = max(st.want, st.sent+1) // redo the lost batch at once
+				s.markDirtyLocked(st, 0)
+			}
 		}
 		if st.resync {
 			s.resyncQ = append(s.resyncQ, id)
@@ -183,7 +224,8 @@ func (s *sender) info(chunk uint64) (ReplicaInfo, bool) {
 		return ReplicaInfo{}, false
 	}
 	return ReplicaInfo{Peer: Peer{ID: s.peerID, Addr: s.addr}, AckedVersion: st.acked,
-		SentVersion: st.sent, NeedsResync: st.resync || st.copyVersion != 0}, true
+		SentVersion: st.sent, NeedsResync: st.resync || st.copyVersion != 0,
+		LazyBytes: st.dirtyBytes}, true
 }
 
 // stat summarizes the sender.

@@ -187,7 +187,7 @@ func (s *Server) setReplicas(ctx context.Context, req *SetReplicasReq) error {
 	if err != nil {
 		return err
 	}
-	s.repl.replicasChanged(req.Chunk, old, req.Replicas)
+	s.repl.replicasChanged(req.Chunk, old, req.Replicas, req.Mode)
 	return s.e.syncJournal(ctx, req.Chunk, lsn)
 }
 

@@ -82,13 +82,18 @@ func (s *sender) session(ctx context.Context) error {
 	return fmt.Errorf("replicate to %s at %s: %w", s.peerID, addr, sendErr)
 }
 
-// sendLoop makes the queued full copies, then ships the next journal
-// records, forever.
+// sendLoop makes the queued full copies and the lazy batches that are
+// due, then ships the next journal records, forever.
 func (ss *session) sendLoop(ctx context.Context) error {
 	for {
 		for _, chunk := range ss.s.takeResyncs() {
 			if err := ss.copyChunk(ctx, chunk); err != nil {
 				return err // the next session's reset queues it again
+			}
+		}
+		for _, chunk := range ss.s.takeDueLazy() {
+			if err := ss.sendBatch(ctx, chunk); err != nil {
+				return err // the next session's reset marks it again
 			}
 		}
 		recs, err := ss.next(ctx)
@@ -102,10 +107,14 @@ func (ss *session) sendLoop(ctx context.Context) error {
 }
 
 // next waits for journal records; it returns (nil, nil) early when the
-// sender is kicked (a full copy was queued).
+// sender is kicked (a full copy was queued) or a lazy batch window closes.
 func (ss *session) next(ctx context.Context) ([]journal.Record, error) {
 	nctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if due := ss.s.nextLazyDue(); !due.IsZero() {
+		nctx, cancel = context.WithDeadline(nctx, due)
+		defer cancel()
+	}
 	watchDone := make(chan struct{})
 	go func() {
 		defer close(watchDone)
@@ -118,7 +127,7 @@ func (ss *session) next(ctx context.Context) ([]journal.Record, error) {
 	recs, err := ss.cur.Next(nctx, 0, ss.limit)
 	cancel()
 	<-watchDone
-	if err != nil && ctx.Err() == nil && errors.Is(err, context.Canceled) {
+	if err != nil && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return nil, nil
 	}
 	return recs, err
@@ -132,7 +141,7 @@ func (ss *session) ship(ctx context.Context, recs []journal.Record) error {
 		if !ok {
 			return fmt.Errorf("journal record %d: %w", r.LSN, errBadMutation)
 		}
-		if m.Op.replicated() && ss.admit(&m) {
+		if m.Op.replicated() && ss.admit(&m, len(r.Data)) {
 			enc := r.Data
 			if m.Op == OpAppend {
 				if enc = ss.s.r.e.appendAsWrite(r.Data); enc == nil {
@@ -160,15 +169,23 @@ func (ss *session) ship(ctx context.Context, recs []journal.Record) error {
 	return ss.skipTo(last)
 }
 
-// admit decides whether the peer gets m now: only the version right after
-// what it was sent, never while a full copy is due.
-func (ss *session) admit(m *Mutation) bool {
+// admit decides whether the peer gets m (encoded in size bytes) now: only
+// the version right after what it was sent, never while a full copy is
+// due, never for a lazy chunk (which only notes what its batch will carry).
+func (ss *session) admit(m *Mutation, size int) bool {
 	s := ss.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.chunks[m.Chunk]
 	switch {
 	case st == nil || st.resync || m.Version <= st.sent:
+		return false
+	case st.lazy:
+		n := int64(size - mutationHeader)
+		if m.Op == OpAppend {
+			n = int64(m.Arg)
+		}
+		s.markDirtyLocked(st, n)
 		return false
 	case m.Version != st.sent+1:
 		s.needResyncLocked(m.Chunk)

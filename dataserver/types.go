@@ -1,5 +1,7 @@
 package dataserver
 
+import "fmt"
+
 // Request and response types of the dataserver RPC service. They are
 // msgpack-encoded by msgrpc; short tags keep the per-call overhead small.
 
@@ -109,10 +111,37 @@ type Peer struct {
 	Addr string `msgpack:"a"`
 }
 
-// SetReplicasReq sets the dataservers a chunk's mutations are shipped to.
+// SetReplicasReq sets the dataservers a chunk's mutations are shipped to,
+// and how.
 type SetReplicasReq struct {
-	Chunk    uint64 `msgpack:"c"`
-	Replicas []Peer `msgpack:"r"`
+	Chunk    uint64   `msgpack:"c"`
+	Replicas []Peer   `msgpack:"r"`
+	Mode     ReplMode `msgpack:"m,omitempty"`
+}
+
+// ReplMode is how a primary ships a chunk to its replicas: the policy's
+// replication, as far as the dataserver's part goes.
+type ReplMode uint8
+
+const (
+	// ReplPriority ships every mutation at once, in journal order.
+	ReplPriority ReplMode = iota
+	// ReplLazy ships the chunk's changes as one patch when its batch
+	// window closes, during priority hours, when the lazy backlog passes
+	// its high-water mark, or when a client waits for a copy (lazy.go).
+	ReplLazy
+	// ReplSync ships like ReplPriority; the writer waits for every copy
+	// after each write (the client's part).
+	ReplSync
+)
+
+var replModeNames = [...]string{"async_priority", "async_lazy", "sync"}
+
+func (m ReplMode) String() string {
+	if int(m) < len(replModeNames) {
+		return replModeNames[m]
+	}
+	return fmt.Sprintf("mode%d", uint8(m))
 }
 
 // ChunkReq names a chunk.
@@ -130,6 +159,7 @@ type ChunkInfo struct {
 	Lease          *Lease        `msgpack:"l,omitempty"`
 	Resyncing      bool          `msgpack:"rs,omitempty"`
 	Replicas       []ReplicaInfo `msgpack:"r,omitempty"`
+	Mode           ReplMode      `msgpack:"m,omitempty"` // how Replicas are shipped to
 }
 
 // ReplicaInfo is what a sender knows of one replica of a chunk.
@@ -138,6 +168,9 @@ type ReplicaInfo struct {
 	AckedVersion uint64 `msgpack:"a"` // durable on the replica
 	SentVersion  uint64 `msgpack:"s"`
 	NeedsResync  bool   `msgpack:"r,omitempty"`
+	// LazyBytes is how much was written to a lazily replicated chunk
+	// that its next batch will carry to this replica.
+	LazyBytes int64 `msgpack:"lb,omitempty"`
 }
 
 // Checksums is a chunk's current state as block checksums (see

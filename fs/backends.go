@@ -37,6 +37,8 @@ type Data interface {
 	// Acked returns, per replica the dataserver ships chunk to, the
 	// version that replica holds durably.
 	Acked(ctx context.Context, chunk uint64) (map[string]uint64, error)
+	// ShipNow makes a lazily replicated chunk go to its replicas at once.
+	ShipNow(ctx context.Context, chunk uint64) error
 }
 
 // The embedded mount drives the metaservice core in process.

@@ -49,7 +49,7 @@ func (f *FS) readable(ctx context.Context, of *openFile, idx uint32) (*chunkRef,
 // newChunkRef makes the client's reference to the chunk of record r;
 // leased says r's lease is this client's dataserver's.
 func newChunkRef(r *ms.ChunkRecord, leased bool) *chunkRef {
-	ref := &chunkRef{id: uint64(r.ID), version: r.Version, primary: r.Primary, replicas: r.Replicas}
+	ref := &chunkRef{id: uint64(r.ID), version: r.Version, primary: r.Primary, replicas: r.Replicas, mode: r.Mode}
 	if leased {
 		ref.leaseEpoch, ref.leaseExpiry = r.LeaseEpoch, r.LeaseExpiry
 	}
@@ -140,9 +140,11 @@ func (f *FS) writeAt(ctx context.Context, of *openFile, off uint64, data []byte,
 		within := off % ms.ChunkSize
 		n := min(uint64(len(data)), ms.ChunkSize-within)
 		var v uint64
+		var written *chunkRef
 		err := f.withLease(ctx, of, idx, func(ref *chunkRef) error {
 			var err error
-			if v, err = f.data.Write(ctx, ref.id, int64(within), data[:n], sync); err != nil {
+			written = ref
+			if v, err = f.data.Write(ctx, ref.id, int64(within), data[:n], sync || syncReplicated(ref)); err != nil {
 				return fmt.Errorf("write chunk %x of inode %d: %w", ref.id, of.ino, err)
 			}
 			return nil
@@ -151,6 +153,14 @@ func (f *FS) writeAt(ctx context.Context, of *openFile, off uint64, data []byte,
 			return err
 		}
 		of.wrote(idx, v, off+n)
+		if syncReplicated(written) {
+			// replication: sync. What was written stays written (and
+			// replication goes on) if this fails.
+			w := chunkWait{index: idx, id: written.id, version: v, replicas: written.replicas}
+			if err := f.awaitEveryCopy(ctx, w); err != nil {
+				return err
+			}
+		}
 		off += n
 		data = data[n:]
 	}

@@ -16,6 +16,7 @@ type chunkCalls interface {
 	SyncAll(ctx context.Context) error
 	Truncate(ctx context.Context, req dataserver.TruncateReq) (*dataserver.WriteResp, error)
 	ChunkInfo(ctx context.Context, chunk uint64) (*dataserver.ChunkInfo, error)
+	ShipNow(ctx context.Context, chunk uint64) error
 }
 
 var (
@@ -100,6 +101,9 @@ func (d *DataClient) Acked(ctx context.Context, chunk uint64) (map[string]uint64
 	}
 	return out, nil
 }
+
+// ShipNow implements Data.
+func (d *DataClient) ShipNow(ctx context.Context, chunk uint64) error { return d.c.ShipNow(ctx, chunk) }
 
 // Sync implements Data.
 func (d *DataClient) Sync(ctx context.Context, chunk uint64) error {

@@ -117,6 +117,9 @@ func (f *FS) Flush(cancel <-chan struct{}, in *fuse.FlushIn) fuse.Status {
 	if err := f.files.commit(f.op(), of, false); err != nil {
 		return status("flush", err)
 	}
+	if err := f.closeAck(f.op(), of); err != nil {
+		return status("flush", err)
+	}
 	if err := f.applyPolicyFile(f.op(), f.cred(&in.InHeader), of); err != nil {
 		return status("flush", err)
 	}

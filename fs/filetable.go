@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lis-fs/lis/dataserver"
+
 	ms "github.com/lis-fs/lis/metaservice"
 )
 
@@ -81,6 +83,7 @@ type chunkRef struct {
 	version     uint64
 	primary     string
 	replicas    []ms.Replica
+	mode        dataserver.ReplMode
 	leaseEpoch  uint64
 	leaseExpiry int64
 }

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lis-fs/lis/dataserver"
 	ms "github.com/lis-fs/lis/metaservice"
 	"github.com/lis-fs/lis/metaservice/policy"
 )
@@ -31,6 +32,7 @@ type chunkWait struct {
 	id       uint64
 	version  uint64
 	replicas []ms.Replica
+	mode     dataserver.ReplMode
 }
 
 // awaitCopies waits until the copies of's write_ack asks for hold every
@@ -45,15 +47,61 @@ func (f *FS) awaitCopies(ctx context.Context, of *openFile) error {
 	if err != nil {
 		return fmt.Errorf("policy of inode %d: %w", of.ino, err)
 	}
-	if ep.Policy.WriteAck != policy.LocalOnly {
+	if ack := ep.Policy.WriteAck; ack != policy.LocalOnly {
 		deadline := time.Now().Add(f.opts.AckTimeout)
 		for _, w := range waits {
-			if err := f.awaitChunk(ctx, ep.Policy.WriteAck, w, deadline); err != nil {
-				return fmt.Errorf("write_ack %s of inode %d: %w", ep.Policy.WriteAck, of.ino, err)
+			missing := func(acked map[string]uint64) ([]string, error) { return f.missingCopies(ctx, ack, w, acked) }
+			if err := f.awaitChunk(ctx, string(ack), w, deadline, missing); err != nil {
+				return fmt.Errorf("write_ack %s of inode %d: %w", ack, of.ino, err)
 			}
 		}
 	}
 	of.synced(waits)
+	return nil
+}
+
+// closeAck honours write_ack at the close of a file written through this
+// descriptor's client: the chunks written are made durable locally, and
+// the copies write_ack asks for are waited for, as at fsync (the file's
+// metadata is committed, but not synced, by the caller).
+func (f *FS) closeAck(ctx context.Context, of *openFile) error {
+	waits := of.unsyncedChunks()
+	if len(waits) == 0 {
+		return nil
+	}
+	for _, w := range waits {
+		if w.id == 0 {
+			continue
+		}
+		if err := f.data.Sync(ctx, w.id); err != nil {
+			return fmt.Errorf("sync chunk %x of inode %d: %w", w.id, of.ino, err)
+		}
+	}
+	return f.awaitCopies(ctx, of)
+}
+
+// syncReplicated reports whether writes to ref wait for every copy
+// (replication: sync) before write() returns.
+func syncReplicated(ref *chunkRef) bool {
+	return ref != nil && ref.mode == dataserver.ReplSync && len(ref.replicas) > 1
+}
+
+// awaitEveryCopy waits until every copy of w's chunk holds w's version
+// durably (replication: sync).
+func (f *FS) awaitEveryCopy(ctx context.Context, w chunkWait) error {
+	missing := func(acked map[string]uint64) ([]string, error) {
+		var out []string
+		for _, r := range w.replicas {
+			if r.Dataserver != f.data.ID() && acked[r.Dataserver] < w.version {
+				out = append(out, r.Dataserver)
+			}
+		}
+		return out, nil
+	}
+	err := f.awaitChunk(ctx, "every copy", w, time.Now().Add(f.opts.AckTimeout), missing)
+	if err != nil {
+		return fmt.Errorf("replication sync: %w", err)
+	}
 	return nil
 }
 
@@ -65,7 +113,7 @@ func (of *openFile) unsyncedChunks() []chunkWait {
 	for idx, v := range of.unsynced {
 		w := chunkWait{index: idx, version: v}
 		if ref := of.chunks[idx]; ref != nil {
-			w.id, w.replicas = ref.id, ref.replicas
+			w.id, w.replicas, w.mode = ref.id, ref.replicas, ref.mode
 		}
 		out = append(out, w)
 	}
@@ -84,20 +132,28 @@ func (of *openFile) synced(waits []chunkWait) {
 }
 
 // awaitChunk polls the local dataserver's view of what w's copies
-// acknowledged until ack is met or the deadline passes.
-func (f *FS) awaitChunk(ctx context.Context, ack policy.WriteAck, w chunkWait, deadline time.Time) error {
+// acknowledged until missing (what ack, for the log, still waits for)
+// finds nothing or the deadline passes. A lazily replicated chunk is
+// shipped at once.
+func (f *FS) awaitChunk(ctx context.Context, ack string, w chunkWait, deadline time.Time, missingFor func(map[string]uint64) ([]string, error)) error {
 	if w.id == 0 {
 		return nil
 	}
 	pause := 2 * time.Millisecond
-	for {
+	for shipped := false; ; { // a lazy chunk is shipped at once, once
 		acked, err := f.data.Acked(ctx, w.id)
 		if err != nil {
 			return fmt.Errorf("chunk %x: %w", w.id, err)
 		}
-		missing, err := f.missingCopies(ctx, ack, w, acked)
+		missing, err := missingFor(acked)
 		if err != nil || len(missing) == 0 {
 			return err
+		}
+		if !shipped && w.mode == dataserver.ReplLazy {
+			if err := f.data.ShipNow(ctx, w.id); err != nil {
+				return fmt.Errorf("chunk %x: %w", w.id, err)
+			}
+			shipped = true
 		}
 		if time.Now().After(deadline) {
 			slog.Warn("lis fs: write_ack not met; the data stays and replication goes on", "chunk", fmt.Sprintf("%x", w.id),

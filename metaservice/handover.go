@@ -38,6 +38,7 @@ type chunkCopy struct {
 	peer    dataserver.Peer
 	version uint64
 	peers   []dataserver.Peer // the copy's own replica list
+	mode    dataserver.ReplMode
 }
 
 // handover fences c's holder and brings dataserver to up to date; it
@@ -97,7 +98,7 @@ func (s *Service) copyOf(ctx context.Context, id string, chunk uint64, first fun
 	case info.Resyncing:
 		return chunkCopy{}, errnof(syscall.EAGAIN, "chunk %x on %s is being copied", chunk, id)
 	}
-	cp.version = info.Version
+	cp.version, cp.mode = info.Version, info.Mode
 	for _, r := range info.Replicas {
 		cp.peers = append(cp.peers, r.Peer)
 	}
@@ -146,11 +147,15 @@ func (s *Service) catchUp(ctx context.Context, chunk uint64, src chunkCopy, dst 
 	if !slices.ContainsFunc(peers, func(p dataserver.Peer) bool { return p.ID == dst.ID }) {
 		peers = append(slices.Clip(peers), dst)
 	}
-	if err := s.dataservers.SetReplicas(ctx, src.peer.Addr, chunk, peers); err != nil {
+	// The catch-up ships at once, whatever the chunk's mode: a writer
+	// waits for it.
+	catchUp := dataserver.SetReplicasReq{Chunk: chunk, Replicas: peers}
+	if err := s.dataservers.SetReplicas(ctx, src.peer.Addr, catchUp); err != nil {
 		return fmt.Errorf("make %s ship chunk %x to %s: %w", src.peer.ID, chunk, dst.ID, err)
 	}
 	err = s.awaitReplica(ctx, chunk, src, dst.ID)
-	if rerr := s.dataservers.SetReplicas(ctx, src.peer.Addr, chunk, src.peers); rerr != nil && err == nil {
+	restore := dataserver.SetReplicasReq{Chunk: chunk, Replicas: src.peers, Mode: src.mode}
+	if rerr := s.dataservers.SetReplicas(ctx, src.peer.Addr, restore); rerr != nil && err == nil {
 		err = fmt.Errorf("restore the replicas of chunk %x on %s: %w", chunk, src.peer.ID, rerr)
 	}
 	return err
@@ -190,7 +195,7 @@ func (s *Service) awaitReplica(ctx context.Context, chunk uint64, src chunkCopy,
 // lease has moved either way, and a copy that missed this is caught up at
 // the next move.
 func (s *Service) settle(ctx context.Context, c *ChunkRecord, oldHolder chunkCopy) {
-	err := s.dataservers.SetReplicas(ctx, oldHolder.peer.Addr, uint64(c.ID), nil)
+	err := s.dataservers.SetReplicas(ctx, oldHolder.peer.Addr, dataserver.SetReplicasReq{Chunk: uint64(c.ID)})
 	if err == nil {
 		err = s.shipTo(ctx, c)
 	}

@@ -49,6 +49,7 @@ const (
 	gDataserver = 'd'
 	gCounter    = 'N'
 	gFormat     = 'F'
+	gReview     = 'R'
 	cInode      = 'i'
 	cChunk      = 'c'
 	cUsage      = 'u'
@@ -146,6 +147,11 @@ func sessionKey(id uint64) []byte {
 
 func deleteQueueKey(c ChunkID) []byte {
 	return binary.BigEndian.AppendUint64([]byte{tagGlobal, gDeleteQ}, uint64(c))
+}
+
+// reviewKey queues a placement review of ino's subtree (review.go).
+func reviewKey(ino Ino) []byte {
+	return binary.BigEndian.AppendUint64([]byte{tagGlobal, gReview}, uint64(ino))
 }
 
 func dataserverKey(id string) []byte { return append([]byte{tagGlobal, gDataserver}, id...) }

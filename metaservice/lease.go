@@ -20,7 +20,7 @@ const MaxLease = time.Hour
 type Dataservers interface {
 	GrantLease(ctx context.Context, addr string, l dataserver.Lease) error
 	RevokeLease(ctx context.Context, addr string, chunk, epoch uint64) error
-	SetReplicas(ctx context.Context, addr string, chunk uint64, peers []dataserver.Peer) error
+	SetReplicas(ctx context.Context, addr string, req dataserver.SetReplicasReq) error
 	ChunkInfo(ctx context.Context, addr string, chunk uint64) (*dataserver.ChunkInfo, error)
 	Delete(ctx context.Context, addr string, chunk uint64) error
 }
@@ -68,7 +68,7 @@ func (s *Service) newChunk(ctx context.Context, ino Ino, index uint32, ds string
 	if err != nil {
 		return nil, false, err
 	}
-	copies, err := s.placeChunk(ctx, ino, ds)
+	copies, mode, err := s.placeChunk(ctx, ino, ds)
 	if err != nil {
 		return nil, false, err
 	}
@@ -84,7 +84,7 @@ func (s *Service) newChunk(ctx context.Context, ino Ino, index uint32, ds string
 			created = false
 			return err
 		}
-		c = &ChunkRecord{ID: id, Primary: ds, LeaseEpoch: 1, LeaseExpiry: t.now + int64(lease), Replicas: copies}
+		c = &ChunkRecord{ID: id, Primary: ds, LeaseEpoch: 1, LeaseExpiry: t.now + int64(lease), Replicas: copies, Mode: mode}
 		t.mustSet(chunkKey(ino, index), encode(c))
 		created = true
 		return nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lis-fs/lis/dataserver"
+	"github.com/lis-fs/lis/metaservice/policy"
 	"github.com/lis-fs/lis/metaservice/registry"
 	"github.com/lis-fs/lis/metaservice/replicaset"
 )
@@ -43,28 +44,51 @@ func (s *Service) dataserversNow(ctx context.Context) ([]DataserverStatus, error
 }
 
 // placeChunk chooses the copies of a new chunk of ino written through
-// primary, from the file's policy and the registry (package replicaset).
-func (s *Service) placeChunk(ctx context.Context, ino Ino, primary string) ([]Replica, error) {
+// primary, and how they are shipped to, from the file's policy and the
+// registry (package replicaset).
+func (s *Service) placeChunk(ctx context.Context, ino Ino, primary string) ([]Replica, dataserver.ReplMode, error) {
 	list, err := s.dataserversNow(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if len(list) < 2 {
-		return []Replica{{Dataserver: primary}}, nil // whatever the policy: no other copy to have
+		return []Replica{{Dataserver: primary}}, 0, nil // whatever the policy: no other copy to have
 	}
 	ep, err := s.ResolvePolicy(ctx, ino)
 	if err != nil {
-		return nil, fmt.Errorf("policy of inode %d: %w", ino, err)
+		return nil, 0, fmt.Errorf("policy of inode %d: %w", ino, err)
 	}
-	cands := make([]replicaset.Dataserver, len(list))
-	for i, d := range list {
-		cands[i] = replicaset.Dataserver{ID: d.ID, Site: d.Site, Region: d.Region, Free: d.Free, Up: d.Liveness == registry.Up}
-	}
+	return place(ep.Policy, primary, list), replMode(ep.Policy.Replication), nil
+}
+
+// place chooses the copies of a chunk under p with primary as its first.
+func place(p policy.Policy, primary string, list []DataserverStatus) []Replica {
 	var out []Replica
-	for _, id := range replicaset.Choose(ep.Policy, primary, cands) {
+	for _, id := range replicaset.Choose(p, primary, Candidates(list)) {
 		out = append(out, Replica{Dataserver: id})
 	}
-	return out, nil
+	return out
+}
+
+// Candidates is the registry as placement sees it: only up dataservers
+// take copies.
+func Candidates(list []DataserverStatus) []replicaset.Dataserver {
+	out := make([]replicaset.Dataserver, len(list))
+	for i, d := range list {
+		out[i] = replicaset.Dataserver{ID: d.ID, Site: d.Site, Region: d.Region, Free: d.Free, Up: d.Liveness == registry.Up}
+	}
+	return out
+}
+
+// replMode is the dataservers' part of a policy's replication.
+func replMode(r policy.Replication) dataserver.ReplMode {
+	switch r {
+	case policy.AsyncLazy:
+		return dataserver.ReplLazy
+	case policy.Sync:
+		return dataserver.ReplSync
+	}
+	return dataserver.ReplPriority
 }
 
 // shipTo tells c's primary to ship the chunk to every other copy in its
@@ -85,7 +109,8 @@ func (s *Service) shipTo(ctx context.Context, c *ChunkRecord) error {
 	if err != nil {
 		return err
 	}
-	if err := s.dataservers.SetReplicas(ctx, addr, uint64(c.ID), peers); err != nil {
+	req := dataserver.SetReplicasReq{Chunk: uint64(c.ID), Replicas: peers, Mode: c.Mode}
+	if err := s.dataservers.SetReplicas(ctx, addr, req); err != nil {
 		return fmt.Errorf("give %s the replicas of chunk %s: %w", c.Primary, c.ID, err)
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lis-fs/lis/metaservice/policy"
+	"github.com/lis-fs/lis/metaservice/replicaset"
 )
 
 // PolicyFileName is the name of the file that holds a directory's
@@ -25,6 +26,7 @@ func isPolicyFile(name string, a *Attr) bool {
 func (t *tx) dropPolicy(dir Ino) {
 	t.mustDelete(policyKey(dir))
 	t.onCommit(t.s.policies.invalidate)
+	t.queueReview(dir)
 }
 
 // policyRecord is a directory's stored policy: the file as written (so it
@@ -60,10 +62,30 @@ func (s *Service) SetPolicy(ctx context.Context, c *Cred, dir Ino, source []byte
 		if !isOwner(a, c) {
 			return errnof(syscall.EPERM, "set policy of directory %d: uid %d is not the owner", dir, c.Uid)
 		}
+		old, err := t.policy(dir)
+		if err != nil {
+			return err
+		}
 		t.mustSet(policyKey(dir), encode(&policyRecord{Source: append([]byte(nil), source...), Policy: p}))
 		t.onCommit(s.policies.invalidate)
+		if old == nil || !old.Policy.Equal(p) {
+			t.queueReview(dir)
+		}
+		t.onCommit(func() { s.warnShortfalls(ctx, dir, p) })
 		return nil
 	})
+}
+
+// warnShortfalls logs where the cluster cannot hold the copies p asks
+// for (a policy is not refused for it: the cluster may grow).
+func (s *Service) warnShortfalls(ctx context.Context, dir Ino, p policy.Policy) {
+	list, err := s.dataserversNow(ctx)
+	if err != nil || len(list) == 0 {
+		return
+	}
+	for _, w := range replicaset.Shortfalls(p, Candidates(list)) {
+		s.log.Warn("policy set, but the cluster cannot hold it yet", "dir", dir, "policy", p.String(), "shortfall", w)
+	}
 }
 
 // RemovePolicy removes dir's own policy; it inherits again.
@@ -76,8 +98,7 @@ func (s *Service) RemovePolicy(ctx context.Context, c *Cred, dir Ino) error {
 		if !isOwner(a, c) {
 			return errnof(syscall.EPERM, "remove policy of directory %d: uid %d is not the owner", dir, c.Uid)
 		}
-		t.mustDelete(policyKey(dir))
-		t.onCommit(s.policies.invalidate)
+		t.dropPolicy(dir)
 		return nil
 	})
 }

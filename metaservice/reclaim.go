@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"syscall"
 )
 
@@ -55,6 +56,47 @@ func (s *Service) deletionsAfter(ctx context.Context, after ChunkID, limit int) 
 		return firstErr(err, derr)
 	})
 	return out, err
+}
+
+// dropCopies deletes chunk's copies on the dataservers ids; those that do
+// not answer are queued for deletion (ReclaimChunks retries them).
+func (s *Service) dropCopies(ctx context.Context, chunk ChunkID, ids []string) error {
+	var left []string
+	for _, id := range ids {
+		addr, err := s.dataserverAddr(ctx, id)
+		if err == nil {
+			err = s.dataservers.Delete(ctx, addr, uint64(chunk))
+		}
+		if err != nil && !isErrno(err, syscall.ENOENT) {
+			s.log.Warn("delete a surplus copy: queued for later", "chunk", chunk, "dataserver", id, "err", err)
+			left = append(left, id)
+		}
+	}
+	if len(left) == 0 {
+		return nil
+	}
+	return s.update(ctx, func(t *tx) error { return t.queueDeletion(chunk, left) })
+}
+
+// queueDeletion queues the deletion of chunk's copies on ids, with those
+// already queued.
+func (t *tx) queueDeletion(chunk ChunkID, ids []string) error {
+	k := deleteQueueKey(chunk)
+	d := deletion{Chunk: chunk, Queued: t.now}
+	if v, err := t.Get(k); err != nil {
+		return err
+	} else if v != nil {
+		if err := decode(k, v, &d); err != nil {
+			return err
+		}
+	}
+	for _, id := range ids {
+		if !slices.Contains(d.Replicas, id) {
+			d.Replicas = append(d.Replicas, id)
+		}
+	}
+	t.mustSet(k, encode(&d))
+	return nil
 }
 
 // reclaim deletes d's copies and updates the queue: gone when every copy

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"syscall"
 
+	"github.com/lis-fs/lis/dataserver"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -93,6 +94,9 @@ type ChunkRecord struct {
 	LeaseEpoch  uint64
 	LeaseExpiry int64 // unix nanoseconds
 	Replicas    []Replica
+	// Mode is how the primary ships to the other Replicas: the
+	// replication of the file's policy when they were placed.
+	Mode dataserver.ReplMode
 }
 
 // ShardRecord registers a shard.

@@ -215,6 +215,9 @@ func (r *renameOp) replaceTarget() error {
 func (r *renameOp) move(a, from, to *Attr) {
 	a.Ctime = r.t.now
 	a.Parent = to.Ino
+	if from.Ino != to.Ino {
+		r.t.queueReview(a.Ino) // it may be under another policy now
+	}
 	if a.IsDir() && from.Ino != to.Ino {
 		from.Nlink--
 		to.Nlink++

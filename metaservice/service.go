@@ -124,6 +124,7 @@ func Open(ctx context.Context, engine kv.Engine, opts Options) (*Service, error)
 	s.goLoop(bg, opts.UsageFlushInterval, s.flushUsage)
 	s.goLoop(bg, opts.ReapInterval, s.reapSessions)
 	s.goLoop(bg, opts.ReclaimInterval, s.ReclaimChunks)
+	s.goLoop(bg, opts.ReclaimInterval, s.ReviewPlacement)
 	return s, nil
 }
 

@@ -146,6 +146,7 @@ var suite = map[string]func(t *testing.T, f *fixture){
 	"LeaseHandover":       testLeaseHandover,
 	"ReclaimChunks":       testReclaimChunks,
 	"Placement":           testPlacement,
+	"PlacementReview":     testPlacementReview,
 	"ShardRootRemoval":    testShardRootRemoval,
 	"FsckFindsStaleShard": testFsckFindsStaleShard,
 	"FsckFindsDamage":     testFsckFindsDamage,

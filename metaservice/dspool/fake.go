@@ -24,6 +24,7 @@ type fakeChunk struct {
 	epoch    uint64
 	lease    *dataserver.Lease
 	replicas []dataserver.Peer
+	mode     dataserver.ReplMode
 }
 
 // NewFake returns fake dataservers holding nothing.
@@ -121,15 +122,16 @@ func (f *Fake) RevokeLease(_ context.Context, addr string, chunk, epoch uint64) 
 }
 
 // SetReplicas implements the metaservice's Dataservers.
-func (f *Fake) SetReplicas(_ context.Context, addr string, chunk uint64, peers []dataserver.Peer) error {
+func (f *Fake) SetReplicas(_ context.Context, addr string, req dataserver.SetReplicasReq) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.reach(addr); err != nil {
 		return err
 	}
-	c := f.chunk(addr, chunk)
-	c.replicas = append([]dataserver.Peer(nil), peers...)
-	f.ship(c, chunk)
+	c := f.chunk(addr, req.Chunk)
+	c.replicas = append([]dataserver.Peer(nil), req.Replicas...)
+	c.mode = req.Mode
+	f.ship(c, req.Chunk)
 	return nil
 }
 
@@ -163,7 +165,7 @@ func (f *Fake) ChunkInfo(_ context.Context, addr string, chunk uint64) (*dataser
 	if c.version == 0 && c.epoch == 0 {
 		return nil, fmt.Errorf("chunk %x: %w", chunk, syscall.ENOENT)
 	}
-	info := &dataserver.ChunkInfo{Chunk: chunk, Version: c.version, DurableVersion: c.version, Epoch: c.epoch, Lease: c.lease}
+	info := &dataserver.ChunkInfo{Chunk: chunk, Version: c.version, DurableVersion: c.version, Epoch: c.epoch, Lease: c.lease, Mode: c.mode}
 	for _, p := range c.replicas {
 		info.Replicas = append(info.Replicas, dataserver.ReplicaInfo{Peer: p, AckedVersion: f.chunk(p.Addr, chunk).version})
 	}

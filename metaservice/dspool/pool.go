@@ -23,7 +23,7 @@ type Pool struct {
 type calls interface {
 	GrantLease(ctx context.Context, l dataserver.Lease) error
 	RevokeLease(ctx context.Context, chunk, epoch uint64) error
-	SetReplicas(ctx context.Context, chunk uint64, peers []dataserver.Peer) error
+	SetReplicas(ctx context.Context, req dataserver.SetReplicasReq) error
 	ChunkInfo(ctx context.Context, chunk uint64) (*dataserver.ChunkInfo, error)
 	Delete(ctx context.Context, chunk uint64) error
 }
@@ -79,13 +79,13 @@ func (p *Pool) RevokeLease(ctx context.Context, addr string, chunk, epoch uint64
 	return c.RevokeLease(ctx, chunk, epoch)
 }
 
-// SetReplicas sets the peers the dataserver at addr ships chunk to.
-func (p *Pool) SetReplicas(ctx context.Context, addr string, chunk uint64, peers []dataserver.Peer) error {
+// SetReplicas sets the peers the dataserver at addr ships a chunk to.
+func (p *Pool) SetReplicas(ctx context.Context, addr string, req dataserver.SetReplicasReq) error {
 	c, err := p.client(addr)
 	if err != nil {
 		return err
 	}
-	return c.SetReplicas(ctx, chunk, peers)
+	return c.SetReplicas(ctx, req)
 }
 
 // ChunkInfo describes chunk on the dataserver at addr.

@@ -34,6 +34,8 @@ type dataserverFlags struct {
 	replLimit          string
 	replBurst          bool
 	priorityHours      string
+	lazyWindow         time.Duration
+	lazyHighWater      int64
 }
 
 func init() {
@@ -44,7 +46,10 @@ func init() {
 		Long: `Run a dataserver: it keeps chunks under --dir (data files with a CRC32C per
 64 KiB block, and a write-ahead journal), acknowledges writes from the
 co-located client at local-disk latency, and ships every mutation in journal
-order to the chunk's replica dataservers.
+order to the chunk's replica dataservers. Chunks under "replication: async_lazy"
+are shipped in batches instead: when --lazy-window has passed since a chunk
+first changed, during --priority-hours, once the changes held back for one
+peer pass --lazy-high-water, or when a client's fsync waits for a copy.
 
 The co-located FUSE client reaches it on --unix; peers (and remote clients)
 on --listen HOST:PORT. With --meta it registers with the metaservice's
@@ -72,6 +77,8 @@ SIGINT or SIGTERM and leaves a clean checkpoint behind.`,
 	f.StringVar(&fl.replLimit, "replication-limit", "unlimited", "cap on the replication traffic out of this dataserver, to all peers (100mbps, 12.5MB/s, ...)")
 	f.BoolVar(&fl.replBurst, "replication-burst", false, "let an idle link send a second's worth of replication at once")
 	f.StringVar(&fl.priorityHours, "priority-hours", "", "daily window (local time, 22:00-06:00) in which the replication limit is lifted")
+	f.DurationVar(&fl.lazyWindow, "lazy-window", 30*time.Second, "how long an async_lazy chunk's changes wait before they are shipped as one batch")
+	f.Int64Var(&fl.lazyHighWater, "lazy-high-water", 256<<20, "bytes of async_lazy changes held back for one peer past which they are shipped at once")
 	cmd.MarkFlagRequired("dir")
 	rootCmd.AddCommand(cmd)
 }
@@ -96,7 +103,11 @@ func runDataserver(ctx context.Context, fl dataserverFlags) error {
 	cfg := dataserver.Config{
 		Dir: fl.dir, ID: fl.id, Site: fl.site, Region: fl.region, Listen: fl.listen, Unix: fl.unix,
 		Capacity: fl.capacity, JournalSizeLimit: fl.journalLimit, NoLeases: fl.noLeases,
-		ReplicationBurst: fl.replBurst, Logger: log, Registerer: reg,
+		ReplicationBurst: fl.replBurst, LazyWindow: fl.lazyWindow, LazyHighWater: fl.lazyHighWater,
+		Logger: log, Registerer: reg,
+	}
+	if fl.lazyWindow <= 0 || fl.lazyHighWater <= 0 {
+		return fmt.Errorf("--lazy-window (%s) and --lazy-high-water (%d) must be positive", fl.lazyWindow, fl.lazyHighWater)
 	}
 	if err := fl.bandwidth(&cfg); err != nil {
 		return err

@@ -340,7 +340,7 @@ func chunkRecords(t *testing.T, mc *rpc.Client, path string) []ms.IndexedChunk {
 // two copies) fsync returns only once another site holds the data
 // durably: with the writer's dataserver killed right after, the file
 // reads back byte for byte at the other site. With that site stopped,
-// fsync fails with EIO after ack_timeout, naming it in the log, and the
+// fsync (and close) fail with EIO after ack_timeout, naming it in the log, and the
 // data is still there once it is back.
 func TestE2EWriteAckLocalPlusOne(t *testing.T) {
 	needE2E(t)
@@ -362,7 +362,7 @@ func TestE2EWriteAckLocalPlusOne(t *testing.T) {
 	start := time.Now()
 	require.ErrorIs(t, f.Sync(), syscall.EIO)
 	require.GreaterOrEqual(t, time.Since(start), 2*time.Second, "fsync waited ack_timeout")
-	require.NoError(t, f.Close())
+	require.ErrorIs(t, f.Close(), syscall.EIO, "close honours write_ack too")
 	require.Contains(t, daemonLog(perth), "london-1")
 	require.NoError(t, sites["london"].ds.cmd.Process.Signal(syscall.SIGCONT))
 	requireContent(t, filepath.Join(london, "while-london-stopped"), data[:1000], "written while london was stopped")

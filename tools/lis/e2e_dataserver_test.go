@@ -90,7 +90,7 @@ func TestDataserverCommand(t *testing.T) {
 	defer cb.Close()
 
 	const chunk = 0x51
-	require.NoError(t, ca.SetReplicas(ctx, chunk, []dataserver.Peer{{ID: "london-1", Addr: b.tcp}}))
+	require.NoError(t, ca.SetReplicas(ctx, dataserver.SetReplicasReq{Chunk: chunk, Replicas: []dataserver.Peer{{ID: "london-1", Addr: b.tcp}}}))
 	data := make([]byte, 3<<20)
 	for i := range data {
 		data[i] = byte(rand.Uint32())

@@ -37,6 +37,8 @@ func TestE2EPolicyFiles(t *testing.T) {
 	require.Contains(t, show(), "from: "+pf)
 	require.NoError(t, os.WriteFile(pf, []byte("write_ack: local_plus_one\ntarget_copies: 3\n"), 0o644))
 	require.Contains(t, show(), "write_ack=local_plus_one replication=async_priority copies=3")
+	require.Contains(t, show(), "warning: 3 copies asked for, but only 1 live dataservers with free space",
+		"a policy the cluster cannot hold yet is taken, with a warning")
 
 	// Bad content: close says EINVAL, the file keeps it, the policy stays.
 	bad := "write_ack: local_plus_one\ntarget_copies: zero\n"

@@ -12,6 +12,7 @@ import (
 
 	ms "github.com/lis-fs/lis/metaservice"
 	"github.com/lis-fs/lis/metaservice/policy"
+	"github.com/lis-fs/lis/metaservice/replicaset"
 )
 
 func init() {
@@ -27,7 +28,7 @@ nearest ancestor's, or the built-in default.`,
 	var meta string
 	show := &cobra.Command{
 		Use:     "show PATH",
-		Short:   "Print the policy in force for PATH (on a Lis mount) and the directory it comes from",
+		Short:   "Print the policy in force for PATH (on a Lis mount), the directory it comes from, and where the cluster cannot hold it",
 		Example: "  lis policy show /mnt/lis/vms/disk.img",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -46,6 +47,13 @@ nearest ancestor's, or the built-in default.`,
 			}
 			fmt.Printf("%s: %s\n", args[0], ep.Policy)
 			fmt.Printf("from: %s\n", policySource(args[0], ep.From))
+			list, err := c.ListDataservers(cmd.Context())
+			if err != nil {
+				return err
+			}
+			for _, w := range replicaset.Shortfalls(ep.Policy, ms.Candidates(list)) {
+				fmt.Printf("warning: %s\n", w)
+			}
 			return nil
 		},
 	}

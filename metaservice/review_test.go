@@ -1,0 +1,101 @@
+package metaservice
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lis-fs/lis/dataserver"
+	"github.com/lis-fs/lis/metaservice/registry"
+)
+
+// copiesOf returns the dataservers in the record of chunk 0 of ino.
+func (f *fixture) copiesOf(ino Ino) []string {
+	f.t.Helper()
+	c, err := f.s.chunkRecord(f.ctx, ino, 0)
+	require.NoError(f.t, err)
+	return replicaIDs(c.Replicas)
+}
+
+// reviewAll runs placement review passes until the queue is empty.
+func (f *fixture) reviewAll() {
+	f.t.Helper()
+	for range 20 {
+		require.NoError(f.t, f.s.ReviewPlacement(f.ctx))
+		if n, err := f.s.PendingReviews(f.ctx, 1); err == nil && n == 0 {
+			return
+		}
+	}
+	f.t.Fatal("placement reviews still queued after 20 passes")
+}
+
+// testPlacementReview: changing a directory's policy, or moving a file to
+// a directory under another policy, re-places existing chunks: missing
+// copies are added and shipped to, surplus copies go once the rest are
+// current (and are deleted from their dataservers), and the chunk's
+// replication mode follows the policy.
+func testPlacementReview(t *testing.T, f *fixture) {
+	for _, id := range []string{"perth", "london", "nyc", "tokyo"} {
+		hb := registry.Heartbeat{ID: id, Addr: "fake:" + id, Site: id, Region: id, Capacity: 100, Free: 50}
+		require.NoError(t, f.s.DataserverHeartbeat(f.ctx, hb))
+	}
+	d := f.mkdir(alice, RootIno, "d", 0755)
+	sub := f.mkdir(alice, d.Ino, "sub", 0755)
+	require.NoError(t, f.s.SetPolicy(f.ctx, alice, d.Ino, []byte("target_copies: 3\n")))
+	a := f.create(alice, sub.Ino, "f", 0644)
+	c, err := f.s.AllocChunk(f.ctx, a.Ino, 0, "perth", time.Minute)
+	require.NoError(t, err)
+	id := uint64(c.ID)
+	f.ds.Wrote("fake:perth", id, 4)
+	require.Len(t, f.copiesOf(a.Ino), 3)
+
+	require.NoError(t, f.s.SetPolicy(f.ctx, alice, d.Ino, []byte("target_copies: 2\n")))
+	f.reviewAll()
+	copies := f.copiesOf(a.Ino)
+	require.Len(t, copies, 2, "a surplus copy is dropped")
+	require.Equal(t, "perth", copies[0])
+	require.Len(t, f.ds.Replicas("fake:perth", id), 1, "the primary ships to one replica")
+	held := 0
+	for _, ds := range []string{"perth", "london", "nyc", "tokyo"} {
+		if f.ds.Holds("fake:"+ds, id) {
+			held++
+		}
+	}
+	require.Equal(t, 2, held, "the surplus copy is deleted from its dataserver")
+
+	require.NoError(t, f.s.SetPolicy(f.ctx, alice, d.Ino, []byte("target_copies: 4\nreplication: async_lazy\n")))
+	f.reviewAll()
+	require.Len(t, f.copiesOf(a.Ino), 4, "missing copies are added")
+	info, err := f.ds.ChunkInfo(f.ctx, "fake:perth", id)
+	require.NoError(t, err)
+	require.Len(t, info.Replicas, 3)
+	require.Equal(t, dataserver.ReplLazy, info.Mode, "the primary ships in the policy's mode")
+
+	// Moving the file out from under d's policy (to the root's default:
+	// two copies) re-places it.
+	require.NoError(t, f.s.Rename(f.ctx, alice, sub.Ino, "f", RootIno, "f", 0))
+	f.reviewAll()
+	require.Len(t, f.copiesOf(a.Ino), 2)
+
+	// A surplus copy is not dropped while a wanted copy lags.
+	require.NoError(t, f.s.Rename(f.ctx, alice, RootIno, "f", sub.Ino, "f", 0))
+	f.reviewAll()
+	require.Len(t, f.copiesOf(a.Ino), 4)
+	require.NoError(t, f.s.SetPolicy(f.ctx, alice, d.Ino, []byte("target_copies: 3\n")))
+	f.ds.Down("fake:perth", true) // the primary cannot say the others are current
+	var err2 error
+	for range 5 {
+		if err2 = f.s.ReviewPlacement(f.ctx); err2 != nil {
+			break
+		}
+	}
+	require.ErrorContains(t, err2, "fake:perth")
+	require.Len(t, f.copiesOf(a.Ino), 4, "nothing is dropped on faith")
+	n, err := f.s.PendingReviews(f.ctx, 10)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "the file's review stays queued")
+	f.ds.Down("fake:perth", false)
+	f.reviewAll()
+	require.Len(t, f.copiesOf(a.Ino), 3)
+}

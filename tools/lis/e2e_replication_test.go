@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lis-fs/lis/dataserver"
+	ms "github.com/lis-fs/lis/metaservice"
+	"github.com/lis-fs/lis/metaservice/rpc"
+)
+
+// randomData returns n reproducible random bytes.
+func randomData(seed uint64, n int) []byte {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	out := make([]byte, n)
+	for i := range out {
+		out[i] = byte(rng.Uint32())
+	}
+	return out
+}
+
+// holders returns the dataservers of sites that hold chunk.
+func holders(t *testing.T, sites map[string]site, chunk uint64) []string {
+	t.Helper()
+	var out []string
+	for name, s := range sites {
+		c, err := dataserver.Dial(s.ds.tcp)
+		require.NoError(t, err)
+		_, err = c.ChunkInfo(context.Background(), chunk)
+		c.Close()
+		if !errors.Is(err, syscall.ENOENT) {
+			require.NoError(t, err)
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// copySites returns the sites of a chunk record's copies, sorted.
+func copySites(rec ms.IndexedChunk) []string {
+	var out []string
+	for _, r := range rec.Replicas {
+		out = append(out, strings.TrimSuffix(r.Dataserver, "-1"))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// awaitCopies waits until the record of the only chunk of path has n
+// copies, every one of them holds it block for block, and no other
+// dataserver holds it.
+func awaitCopies(t *testing.T, mc *rpc.Client, sites map[string]site, path string, n int) {
+	t.Helper()
+	var recs []ms.IndexedChunk
+	require.Eventually(t, func() bool {
+		recs = chunkRecords(t, mc, path)
+		return len(recs) == 1 && len(recs[0].Replicas) == n
+	}, time.Minute, 100*time.Millisecond, "the chunk of %s never had %d copies: %+v", path, n, recs)
+	chunk, want := uint64(recs[0].ID), copySites(recs[0])
+	var dss []*dataserverProc
+	for _, s := range want {
+		dss = append(dss, sites[s].ds)
+	}
+	requireSameCopies(t, chunk, dss...)
+	require.Eventually(t, func() bool { return slices.Equal(holders(t, sites, chunk), want) },
+		time.Minute, 100*time.Millisecond, "chunk %x is held by %v, placed on %v", chunk, holders(t, sites, chunk), want)
+}
+
+// TestE2EPolicyChangeReplaces: changing a directory's policy file through
+// the mount re-places the chunks already written below it (3 copies → 2
+// → 3, surplus copies deleted from their dataservers), and renaming a file
+// to a directory under another policy re-places it too.
+func TestE2EPolicyChangeReplaces(t *testing.T) {
+	needE2E(t)
+	meta, sites := startSites(t, "perth", "london", "nyc")
+	perth := sites["perth"].mnt
+	mc, err := rpc.Dial(meta.addr(), nil)
+	require.NoError(t, err)
+	defer mc.Close()
+	vms := filepath.Join(perth, "vms")
+	require.NoError(t, os.MkdirAll(filepath.Join(vms, "a"), 0o755))
+	setPolicy := func(dir, text string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, ".lis-policy.yaml"), []byte(text), 0o644))
+	}
+	setPolicy(vms, "target_copies: 3\nwrite_ack: local_only\n")
+	disk := filepath.Join(vms, "a", "disk.img")
+	data := randomData(7, 2<<20+99)
+	require.NoError(t, os.WriteFile(disk, data, 0o644))
+	awaitCopies(t, mc, sites, disk, 3)
+
+	setPolicy(vms, "target_copies: 2\nwrite_ack: local_only\n")
+	awaitCopies(t, mc, sites, disk, 2)
+	setPolicy(vms, "target_copies: 3\nwrite_ack: local_only\n")
+	awaitCopies(t, mc, sites, disk, 3)
+
+	single := filepath.Join(perth, "scratch")
+	require.NoError(t, os.Mkdir(single, 0o755))
+	setPolicy(single, "target_copies: 1\n")
+	moved := filepath.Join(single, "disk.img")
+	require.NoError(t, os.Rename(disk, moved))
+	awaitCopies(t, mc, sites, moved, 1)
+	for _, s := range []string{"london", "nyc"} {
+		requireContent(t, filepath.Join(sites[s].mnt, "scratch", "disk.img"), data, "read at "+s+" after re-placement")
+	}
+}
+
+// TestE2ELazyReplication: under async_lazy a file written at perth reads
+// correctly at london before any copy reached london; the batch goes when
+// the dataserver's lazy window closes; and under write_ack local_plus_one
+// fsync does not wait for the window: it ships at once.
+func TestE2ELazyReplication(t *testing.T) {
+	needE2E(t)
+	meta := startMetaservice(t, shortTempDir(t))
+	base := publicTempDir(t)
+	sites := map[string]site{}
+	for _, n := range []string{"perth", "london"} {
+		ds := startDataserver(t, shortTempDir(t), n+"-1", "--site", n, "--region", "r-"+n, "--meta", meta.addr(),
+			"--lazy-window", "4s")
+		mnt := filepath.Join(base, n)
+		require.NoError(t, os.Mkdir(mnt, 0o755))
+		mountLis(t, "--meta", meta.addr(), "--dataserver", "unix:"+ds.unix, mnt)
+		sites[n] = site{ds: ds, mnt: mnt}
+	}
+	mc, err := rpc.Dial(meta.addr(), nil)
+	require.NoError(t, err)
+	defer mc.Close()
+	perth, london := sites["perth"].mnt, sites["london"].mnt
+	lazy := filepath.Join(perth, "lazy")
+	require.NoError(t, os.Mkdir(lazy, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(lazy, ".lis-policy.yaml"),
+		[]byte("replication: async_lazy\nwrite_ack: local_only\ntarget_copies: 2\n"), 0o644))
+
+	data := randomData(8, 1<<20+3)
+	start := time.Now()
+	require.NoError(t, os.WriteFile(filepath.Join(lazy, "log"), data, 0o644))
+	rec := chunkRecords(t, mc, filepath.Join(lazy, "log"))[0]
+	require.Equal(t, []string{"london", "perth"}, copySites(rec))
+	requireContent(t, filepath.Join(london, "lazy", "log"), data, "read at london before the batch")
+	if time.Since(start) < 3*time.Second {
+		require.Equal(t, []string{"perth"}, holders(t, sites, uint64(rec.ID)), "nothing shipped before the window")
+	}
+	requireSameCopies(t, uint64(rec.ID), sites["perth"].ds, sites["london"].ds)
+
+	// write_ack local_plus_one: fsync ships the batch at once.
+	require.NoError(t, os.WriteFile(filepath.Join(lazy, ".lis-policy.yaml"),
+		[]byte("replication: async_lazy\nwrite_ack: local_plus_one\ntarget_copies: 2\n"), 0o644))
+	f, err := os.Create(filepath.Join(lazy, "db"))
+	require.NoError(t, err)
+	_, err = f.Write(data)
+	require.NoError(t, err)
+	start = time.Now()
+	require.NoError(t, f.Sync())
+	require.Less(t, time.Since(start), 3*time.Second, "fsync did not wait for the lazy window")
+	require.NoError(t, f.Close())
+	db := chunkRecords(t, mc, filepath.Join(lazy, "db"))[0]
+	require.Equal(t, []string{"london", "perth"}, holders(t, sites, uint64(db.ID)))
+	require.NoError(t, sites["perth"].ds.cmd.Process.Kill())
+	sites["perth"].ds.cmd.Wait()
+	requireContent(t, filepath.Join(london, "lazy", "db"), data, "read at london after perth's dataserver died")
+}
+
+// TestE2ESyncReplication: under replication: sync, write() returns only
+// once every copy holds what it wrote.
+func TestE2ESyncReplication(t *testing.T) {
+	needE2E(t)
+	meta, sites := startSites(t, "perth", "london", "nyc")
+	mc, err := rpc.Dial(meta.addr(), nil)
+	require.NoError(t, err)
+	defer mc.Close()
+	dir := filepath.Join(sites["perth"].mnt, "sync")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".lis-policy.yaml"), []byte("replication: sync\ntarget_copies: 3\n"), 0o644))
+	f, err := os.Create(filepath.Join(dir, "journal"))
+	require.NoError(t, err)
+	defer f.Close()
+	var clients []*dataserver.Client
+	for _, s := range []string{"perth", "london", "nyc"} {
+		c, err := dataserver.Dial(sites[s].ds.tcp)
+		require.NoError(t, err)
+		defer c.Close()
+		clients = append(clients, c)
+	}
+	for i := range 20 {
+		_, err := f.Write(randomData(uint64(i), 64<<10+i))
+		require.NoError(t, err)
+		recs := chunkRecords(t, mc, f.Name())
+		require.Len(t, recs, 1)
+		var versions []uint64
+		for _, c := range clients {
+			info, err := c.ChunkInfo(context.Background(), uint64(recs[0].ID))
+			require.NoError(t, err, "write %d", i)
+			versions = append(versions, info.Version)
+		}
+		require.Equal(t, versions[0], versions[1], "write %d: london holds perth's version when write() returns", i)
+		require.Equal(t, versions[0], versions[2], "write %d: nyc holds perth's version when write() returns", i)
+	}
+}
