@@ -66,7 +66,8 @@ func advanceState(cs *chunkState, m *Mutation) {
 	case OpLease:
 		cs.epoch = max(cs.epoch, m.Arg)
 	case OpReplicas:
-		cs.replicas, cs.replMode = decodeReplicas(m.Data)
+		r := decodeReplicas(m.Data)
+		cs.replicas, cs.replMode, cs.owner = r.Replicas, r.Mode, r.Owner
 	}
 	if m.Op.bumpsVersion() {
 		cs.version = m.Version
@@ -118,31 +119,40 @@ func (e *engine) reserve(cs *chunkState, m *Mutation, preallocate bool) error {
 
 // encodeReplicas and decodeReplicas are the OpReplicas payload: one
 // "id=addr" line per peer, then a "#mode" line unless the mode is
-// ReplPriority (which lists written before modes existed have, read as).
-func encodeReplicas(peers []Peer, mode ReplMode) []byte {
+// ReplPriority (which lists written before modes existed have, read as),
+// and a "#at=INO/INDEX" line when the chunk's owner is known.
+func encodeReplicas(req *SetReplicasReq) []byte {
 	var b strings.Builder
-	for _, p := range peers {
+	for _, p := range req.Replicas {
 		b.WriteString(p.ID + "=" + p.Addr + "\n")
 	}
-	if mode != ReplPriority {
-		b.WriteString("#" + mode.String() + "\n")
+	if req.Mode != ReplPriority {
+		b.WriteString("#" + req.Mode.String() + "\n")
+	}
+	if o := req.Owner; o != (ChunkOwner{}) {
+		fmt.Fprintf(&b, "#at=%d/%d\n", o.Ino, o.Index)
 	}
 	return []byte(b.String())
 }
 
-func decodeReplicas(b []byte) ([]Peer, ReplMode) {
-	var out []Peer
-	mode := ReplPriority
+func decodeReplicas(b []byte) SetReplicasReq {
+	var out SetReplicasReq
 	for _, line := range replicaLines(b) {
-		if name, ok := strings.CutPrefix(line, "#"); ok {
-			if i := slices.Index(replModeNames[:], name); i >= 0 {
-				mode = ReplMode(i)
+		name, ok := strings.CutPrefix(line, "#")
+		switch {
+		case !ok:
+			if id, addr, ok := strings.Cut(line, "="); ok {
+				out.Replicas = append(out.Replicas, Peer{ID: id, Addr: addr})
 			}
-		} else if id, addr, ok := strings.Cut(line, "="); ok {
-			out = append(out, Peer{ID: id, Addr: addr})
+		case strings.HasPrefix(name, "at="):
+			fmt.Sscanf(name, "at=%d/%d", &out.Owner.Ino, &out.Owner.Index)
+		default:
+			if i := slices.Index(replModeNames[:], name); i >= 0 {
+				out.Mode = ReplMode(i)
+			}
 		}
 	}
-	return out, mode
+	return out
 }
 
 // replicaLines splits an OpReplicas payload into the lines the chunk

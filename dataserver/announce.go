@@ -31,6 +31,19 @@ func (s *Server) heartbeat(addr string) registry.Heartbeat {
 	return h
 }
 
+// beat sends one heartbeat, with the copy versions due; those go back to
+// the queue if it fails.
+func (s *Server) beat(ctx context.Context, reg Registry, addr string) error {
+	h := s.heartbeat(addr)
+	var chunks []uint64
+	h.Copies, chunks = s.repl.copyVersions()
+	err := reg.DataserverHeartbeat(ctx, h)
+	if err != nil {
+		s.repl.reports.add(chunks...)
+	}
+	return err
+}
+
 // Announce registers the server with reg as reachable at addr, then
 // heartbeats every interval until ctx ends or the server closes. The
 // first heartbeat is made before Announce returns, so a refusal (another
@@ -41,7 +54,7 @@ func (s *Server) heartbeat(addr string) registry.Heartbeat {
 // retried at the next beat. The heartbeat goroutine belongs to the
 // server: ctx or Close stops it.
 func (s *Server) Announce(ctx context.Context, reg Registry, addr string, interval time.Duration) error {
-	err := reg.DataserverHeartbeat(ctx, s.heartbeat(addr))
+	err := s.beat(ctx, reg, addr)
 	if errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.EINVAL) {
 		return fmt.Errorf("register dataserver %s with the metaservice: %w", s.cfg.ID, err)
 	}
@@ -72,7 +85,7 @@ func (s *Server) heartbeats(ctx context.Context, reg Registry, addr string, inte
 			return
 		case <-time.After(wait):
 		}
-		err := reg.DataserverHeartbeat(ctx, s.heartbeat(addr))
+		err := s.beat(ctx, reg, addr)
 		if err != nil && ctx.Err() == nil {
 			s.cfg.Logger.Warn("dataserver heartbeat", "id", s.cfg.ID, "err", err)
 		}

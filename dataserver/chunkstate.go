@@ -31,6 +31,7 @@ type chunkState struct {
 	lease     Lease  // current lease; Holder == "" means none
 	replicas  []Peer
 	replMode  ReplMode
+	owner     ChunkOwner
 	resyncing bool // replica side: a full copy is under way
 	deleted   bool
 	lastLSN   journal.LSN

@@ -23,7 +23,7 @@ func TestMutationRoundTrip(t *testing.T) {
 		{Op: OpWrite, Chunk: 1, Version: 2, Offset: 3, Data: data, CRC: chunkstore.CRC(data)},
 		{Op: OpTruncate, Chunk: 1 << 60, Version: 9, Arg: 12345, CRC: chunkstore.CRC(nil)},
 		{Op: OpResyncEnd, Chunk: 5, Version: 1, Arg: 64 << 20, CRC: chunkstore.CRC(nil)},
-		{Op: OpReplicas, Chunk: 5, Data: encodeReplicas([]Peer{{"b", "h:1"}}, ReplLazy), CRC: chunkstore.CRC(encodeReplicas([]Peer{{"b", "h:1"}}, ReplLazy))},
+		{Op: OpReplicas, Chunk: 5, Data: encodeReplicas(&SetReplicasReq{Replicas: []Peer{{"b", "h:1"}}, Mode: ReplLazy, Owner: ChunkOwner{Ino: 9, Index: 2}}), CRC: chunkstore.CRC(encodeReplicas(&SetReplicasReq{Replicas: []Peer{{"b", "h:1"}}, Mode: ReplLazy, Owner: ChunkOwner{Ino: 9, Index: 2}}))},
 		{Op: OpAppend, Chunk: 6, Version: 3, Offset: 1 << 20, Arg: 4 << 20, CRC: 0xdeadbeef},
 		{Op: OpPatch, Chunk: 7, Version: 9, Offset: 4, Arg: 2 << 20, Data: patch, CRC: chunkstore.CRC(patch)},
 	}
@@ -247,4 +247,16 @@ func TestWriteReqDecode(t *testing.T) {
 	enc := m.encodeFramed()
 	require.Equal(t, m.Encode(), enc)
 	require.Same(t, &got.frame[0], &enc[0], "encoded in place")
+}
+
+func TestReplicaListRoundTrip(t *testing.T) {
+	for _, req := range []SetReplicasReq{
+		{Replicas: []Peer{{"b", "h:1"}, {"c", "unix:/x"}}},
+		{Replicas: []Peer{{"b", "h:1"}}, Mode: ReplLazy, Owner: ChunkOwner{Ino: 1 << 40, Index: 7}},
+		{Mode: ReplSync},
+	} {
+		require.Equal(t, req, decodeReplicas(encodeReplicas(&req)))
+	}
+	old := decodeReplicas([]byte("b=h:1\n")) // as written before modes and owners
+	require.Equal(t, SetReplicasReq{Replicas: []Peer{{"b", "h:1"}}}, old)
 }

@@ -152,7 +152,7 @@ func (e *engine) journalReplicas(req *SetReplicasReq) (old []Peer, lsn journal.L
 		return nil, 0, errChunk(req.Chunk, syscall.ENOENT, "deleted")
 	}
 	old = cs.replicas
-	data := encodeReplicas(req.Replicas, req.Mode)
+	data := encodeReplicas(req)
 	lsn, err = e.accept(cs, &Mutation{Op: OpReplicas, Chunk: cs.id, Version: cs.version, Data: data, CRC: chunkstore.CRC(data)})
 	return old, lsn, err
 }

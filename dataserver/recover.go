@@ -152,7 +152,8 @@ func syncStateFromFile(cs *chunkState) {
 	cs.version = meta.Version
 	cs.size = meta.Size
 	cs.epoch = meta.Epoch
-	cs.replicas, cs.replMode = decodeReplicas([]byte(strings.Join(meta.Replicas, "\n")))
+	r := decodeReplicas([]byte(strings.Join(meta.Replicas, "\n")))
+	cs.replicas, cs.replMode, cs.owner = r.Replicas, r.Mode, r.Owner
 	cs.resyncing = meta.Flags&chunkstore.FlagResyncing != 0
 }
 

@@ -28,7 +28,8 @@ type replicator struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	bw *bandwidth // shared by every sender
+	bw      *bandwidth  // shared by every sender
+	reports copyReports // chunks whose replicas' acknowledgements moved
 
 	mu      sync.Mutex
 	senders map[string]*sender          // by peer ID
@@ -38,7 +39,7 @@ type replicator struct {
 func newReplicator(e *engine) *replicator {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &replicator{e: e, log: e.log, ctx: ctx, cancel: cancel, bw: newBandwidth(e.cfg),
-		senders: map[string]*sender{}, conns: map[string]*grpc.ClientConn{}}
+		senders: map[string]*sender{}, conns: map[string]*grpc.ClientConn{}, reports: copyReports{due: map[uint64]struct{}{}}}
 }
 
 // start tracks every chunk's replicas as recovered from disk. What each

@@ -252,8 +252,12 @@ func (ss *session) recvAcks() error {
 			ss.inflight = ss.inflight[1:]
 			freed++
 		}
+		var moved []uint64
 		for c, v := range a.Versions {
 			if st := s.chunks[c]; st != nil {
+				if v > st.acked {
+					moved = append(moved, c)
+				}
 				st.acked = max(st.acked, v)
 				if st.copyVersion != 0 && a.Seq >= st.copySeq {
 					st.copyVersion, st.copySeq = 0, 0
@@ -269,6 +273,7 @@ func (ss *session) recvAcks() error {
 		}
 		s.connected, s.lastErr = true, ""
 		s.mu.Unlock()
+		s.r.reports.add(moved...)
 		for range freed {
 			<-ss.window
 		}

@@ -117,6 +117,16 @@ type SetReplicasReq struct {
 	Chunk    uint64   `msgpack:"c"`
 	Replicas []Peer   `msgpack:"r"`
 	Mode     ReplMode `msgpack:"m,omitempty"`
+	// Owner is where the chunk's record is, so that what its replicas
+	// acknowledge can be reported to it (Server.Announce).
+	Owner ChunkOwner `msgpack:"o,omitempty"`
+}
+
+// ChunkOwner names the metaservice record of a chunk: its file's inode
+// and its index in the file. The zero value is unknown.
+type ChunkOwner struct {
+	Ino   uint64 `msgpack:"i"`
+	Index uint32 `msgpack:"x"`
 }
 
 // ReplMode is how a primary ships a chunk to its replicas: the policy's

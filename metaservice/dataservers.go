@@ -22,6 +22,16 @@ type DataserverStatus struct {
 // one transaction. A heartbeat for an ID that a live dataserver at
 // another address holds is refused with EEXIST, saying who holds it.
 func (s *Service) DataserverHeartbeat(ctx context.Context, h registry.Heartbeat) error {
+	copies := h.Copies
+	h.Copies = nil
+	if err := s.beat(ctx, h); err != nil {
+		return err
+	}
+	return s.recordCopyVersions(ctx, copies)
+}
+
+// beat records h in the registry.
+func (s *Service) beat(ctx context.Context, h registry.Heartbeat) error {
 	return s.update(ctx, func(t *tx) error {
 		old, err := t.dataserver(h.ID)
 		if err != nil {
@@ -75,4 +85,39 @@ func (s *Service) ListDataservers(ctx context.Context) ([]DataserverStatus, erro
 		return nil, fmt.Errorf("list dataservers: %w", err)
 	}
 	return out, nil
+}
+
+// recordCopyVersions records, in one transaction, the durable versions a
+// heartbeat reports for chunk copies, in the records of chunks that still
+// have those copies. A version never goes back: reports may arrive late.
+func (s *Service) recordCopyVersions(ctx context.Context, copies []registry.CopyVersion) error {
+	if len(copies) == 0 {
+		return nil
+	}
+	err := s.update(ctx, func(t *tx) error {
+		for _, cv := range copies {
+			if err := t.recordCopyVersion(cv); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record %d copy versions: %w", len(copies), err)
+	}
+	return nil
+}
+
+func (t *tx) recordCopyVersion(cv registry.CopyVersion) error {
+	c, err := t.chunk(Ino(cv.Ino), cv.Index)
+	if err != nil || c == nil || uint64(c.ID) != cv.Chunk {
+		return err // the file or chunk is gone, or the report is not of this record
+	}
+	for i := range c.Replicas {
+		if r := &c.Replicas[i]; r.Dataserver == cv.Dataserver && r.Version < cv.Version {
+			r.Version = cv.Version
+			t.mustSet(chunkKey(Ino(cv.Ino), cv.Index), encode(c))
+		}
+	}
+	return nil
 }

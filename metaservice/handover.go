@@ -194,10 +194,10 @@ func (s *Service) awaitReplica(ctx context.Context, chunk uint64, src chunkCopy,
 // copy in the record, the old holder among them. Failures are logged: the
 // lease has moved either way, and a copy that missed this is caught up at
 // the next move.
-func (s *Service) settle(ctx context.Context, c *ChunkRecord, oldHolder chunkCopy) {
+func (s *Service) settle(ctx context.Context, ino Ino, index uint32, c *ChunkRecord, oldHolder chunkCopy) {
 	err := s.dataservers.SetReplicas(ctx, oldHolder.peer.Addr, dataserver.SetReplicasReq{Chunk: uint64(c.ID)})
 	if err == nil {
-		err = s.shipTo(ctx, c)
+		err = s.shipTo(ctx, ino, index, c)
 	}
 	if err != nil {
 		s.log.Warn("make the old lease holder a replica", "chunk", c.ID, "old", oldHolder.peer.ID, "new", c.Primary, "err", err)

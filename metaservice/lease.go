@@ -57,7 +57,7 @@ func (s *Service) AllocChunk(ctx context.Context, ino Ino, index uint32, ds stri
 	if err := s.installIfHeld(ctx, c, ds); err != nil || !created || len(c.Replicas) < 2 {
 		return c, err
 	}
-	return c, s.shipTo(ctx, c)
+	return c, s.shipTo(ctx, ino, index, c)
 }
 
 // newChunk creates the record of chunk index of ino, placed by its policy
@@ -127,7 +127,7 @@ func (s *Service) AcquireLease(ctx context.Context, ino Ino, index uint32, ds st
 		return nil, err
 	}
 	if src.peer.ID == c.Primary {
-		s.settle(ctx, out, src)
+		s.settle(ctx, ino, index, out, src)
 	}
 	return out, nil
 }

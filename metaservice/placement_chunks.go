@@ -91,9 +91,9 @@ func replMode(r policy.Replication) dataserver.ReplMode {
 	return dataserver.ReplPriority
 }
 
-// shipTo tells c's primary to ship the chunk to every other copy in its
-// record, in journal order.
-func (s *Service) shipTo(ctx context.Context, c *ChunkRecord) error {
+// shipTo tells c's primary, the record of chunk index of ino, to ship the
+// chunk to every other copy in its record, in its mode.
+func (s *Service) shipTo(ctx context.Context, ino Ino, index uint32, c *ChunkRecord) error {
 	var peers []dataserver.Peer
 	for _, r := range c.Replicas {
 		if r.Dataserver == c.Primary {
@@ -109,7 +109,8 @@ func (s *Service) shipTo(ctx context.Context, c *ChunkRecord) error {
 	if err != nil {
 		return err
 	}
-	req := dataserver.SetReplicasReq{Chunk: uint64(c.ID), Replicas: peers, Mode: c.Mode}
+	req := dataserver.SetReplicasReq{Chunk: uint64(c.ID), Replicas: peers, Mode: c.Mode,
+		Owner: dataserver.ChunkOwner{Ino: uint64(ino), Index: index}}
 	if err := s.dataservers.SetReplicas(ctx, addr, req); err != nil {
 		return fmt.Errorf("give %s the replicas of chunk %s: %w", c.Primary, c.ID, err)
 	}

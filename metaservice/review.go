@@ -269,7 +269,7 @@ func (s *Service) recopy(ctx context.Context, ino Ino, c indexedChunk, ids []str
 	if rec.Primary == "" {
 		return nil // shipped by whoever takes the lease next
 	}
-	return s.shipTo(ctx, rec)
+	return s.shipTo(ctx, ino, c.index, rec)
 }
 
 // dropSurplus drops c's surplus copies once every copy in keep holds the

@@ -18,6 +18,16 @@ func (f *fixture) copiesOf(ino Ino) []string {
 	return replicaIDs(c.Replicas)
 }
 
+// registerSites registers dataservers ids, each with free space and in a
+// site and region of its own name, so that placement may use them.
+func (f *fixture) registerSites(ids ...string) {
+	f.t.Helper()
+	for _, id := range ids {
+		hb := registry.Heartbeat{ID: id, Addr: "fake:" + id, Site: id, Region: id, Capacity: 100, Free: 50}
+		require.NoError(f.t, f.s.DataserverHeartbeat(f.ctx, hb))
+	}
+}
+
 // reviewAll runs placement review passes until the queue is empty.
 func (f *fixture) reviewAll() {
 	f.t.Helper()
@@ -36,10 +46,7 @@ func (f *fixture) reviewAll() {
 // current (and are deleted from their dataservers), and the chunk's
 // replication mode follows the policy.
 func testPlacementReview(t *testing.T, f *fixture) {
-	for _, id := range []string{"perth", "london", "nyc", "tokyo"} {
-		hb := registry.Heartbeat{ID: id, Addr: "fake:" + id, Site: id, Region: id, Capacity: 100, Free: 50}
-		require.NoError(t, f.s.DataserverHeartbeat(f.ctx, hb))
-	}
+	f.registerSites("perth", "london", "nyc", "tokyo")
 	d := f.mkdir(alice, RootIno, "d", 0755)
 	sub := f.mkdir(alice, d.Ino, "sub", 0755)
 	require.NoError(t, f.s.SetPolicy(f.ctx, alice, d.Ino, []byte("target_copies: 3\n")))
@@ -98,4 +105,38 @@ func testPlacementReview(t *testing.T, f *fixture) {
 	f.ds.Down("fake:perth", false)
 	f.reviewAll()
 	require.Len(t, f.copiesOf(a.Ino), 3)
+}
+
+// testCopyVersions: the copy versions a heartbeat reports reach the chunk
+// records, never backwards, and only for records that still have the
+// chunk and the copy.
+func testCopyVersions(t *testing.T, f *fixture) {
+	f.registerSites("perth", "london")
+	a := f.create(alice, RootIno, "f", 0644)
+	c, err := f.s.AllocChunk(f.ctx, a.Ino, 0, "perth", time.Minute)
+	require.NoError(t, err)
+	report := func(chunk uint64, ds string, v uint64) {
+		cv := registry.CopyVersion{Ino: uint64(a.Ino), Index: 0, Chunk: chunk, Dataserver: ds, Version: v}
+		require.NoError(t, f.s.DataserverHeartbeat(f.ctx, registry.Heartbeat{ID: "perth", Addr: "fake:perth",
+			Copies: []registry.CopyVersion{cv}}))
+	}
+	version := func(ds string) uint64 {
+		rec, err := f.s.chunkRecord(f.ctx, a.Ino, 0)
+		require.NoError(t, err)
+		for _, r := range rec.Replicas {
+			if r.Dataserver == ds {
+				return r.Version
+			}
+		}
+		return 0
+	}
+	report(uint64(c.ID), "london", 7)
+	require.Equal(t, uint64(7), version("london"))
+	report(uint64(c.ID), "london", 5)
+	require.Equal(t, uint64(7), version("london"), "a late report does not take it back")
+	report(uint64(c.ID)+1, "london", 9)
+	require.Equal(t, uint64(7), version("london"), "a report of another chunk is not this record's")
+	report(uint64(c.ID), "nyc", 9)
+	require.Zero(t, version("nyc"), "a copy the record does not have is not added")
+	require.Empty(t, f.dataservers()[0].Copies, "reports are not kept in the registry")
 }

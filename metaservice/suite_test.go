@@ -147,6 +147,7 @@ var suite = map[string]func(t *testing.T, f *fixture){
 	"ReclaimChunks":       testReclaimChunks,
 	"Placement":           testPlacement,
 	"PlacementReview":     testPlacementReview,
+	"CopyVersions":        testCopyVersions,
 	"ShardRootRemoval":    testShardRootRemoval,
 	"FsckFindsStaleShard": testFsckFindsStaleShard,
 	"FsckFindsDamage":     testFsckFindsDamage,

@@ -25,6 +25,24 @@ type Heartbeat struct {
 	// Behind counts chunk copies on other dataservers that lag behind
 	// this one's version (replication progress).
 	Behind int
+	// Copies reports what the replicas of chunks this dataserver ships
+	// hold durably, for those whose acknowledgements moved since the
+	// last heartbeat: a batch, so that the chunk records learn replica
+	// versions without a metaservice transaction per write. Not kept in
+	// the registry.
+	Copies []CopyVersion
+}
+
+// CopyVersion is the durable version of one chunk's copy on one
+// dataserver, and where the chunk's record is (its file and index).
+type CopyVersion struct {
+	_msgpack struct{} `msgpack:",as_array"`
+
+	Ino        uint64
+	Index      uint32
+	Chunk      uint64
+	Dataserver string
+	Version    uint64
 }
 
 // Dataserver is a registered dataserver: its last heartbeat, and when it

@@ -287,7 +287,8 @@ func requireContent(t *testing.T, p string, want []byte, msg string) {
 }
 
 // TestE2EPlacementByPolicy: under `target_copies: 3` a file written at
-// perth gets a copy in each of the three sites, block for block, and a
+// perth gets a copy in each of the three sites, block for block (and its
+// record learns each copy's version from the heartbeats), and a
 // file under the default policy two; with perth's dataserver killed, the
 // file still reads back at london and nyc from their own copies.
 func TestE2EPlacementByPolicy(t *testing.T) {
@@ -312,6 +313,17 @@ func TestE2EPlacementByPolicy(t *testing.T) {
 	require.Len(t, recs, 1)
 	require.Len(t, recs[0].Replicas, 3, "three copies placed: %+v", recs[0].Replicas)
 	requireSameCopies(t, uint64(recs[0].ID), sites["perth"].ds, sites["london"].ds, sites["nyc"].ds)
+	// The primary reports what its replicas hold, in its heartbeats: the
+	// record learns every copy's durable version.
+	require.Eventually(t, func() bool {
+		rec := chunkRecords(t, mc, filepath.Join(dir, "disk.img"))[0]
+		for _, r := range rec.Replicas {
+			if r.Version < rec.Version {
+				return false
+			}
+		}
+		return rec.Version > 0
+	}, 30*time.Second, 100*time.Millisecond, "replica versions never reached the chunk record")
 	notes := chunkRecords(t, mc, filepath.Join(perth, "notes"))[0]
 	require.Len(t, notes.Replicas, 2, "the default policy: two copies")
 	second := strings.TrimSuffix(notes.Replicas[1].Dataserver, "-1")
