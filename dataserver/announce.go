@@ -24,7 +24,7 @@ const DefaultHeartbeat = 2 * time.Second
 func (s *Server) heartbeat(addr string) registry.Heartbeat {
 	st := s.stat()
 	h := registry.Heartbeat{ID: st.ID, Addr: addr, Site: st.Site, Region: st.Region,
-		Capacity: st.Capacity, Free: st.Free, JournalBytes: st.JournalBytes}
+		Capacity: st.Capacity, Free: st.Free, JournalBytes: st.JournalBytes, AdminToken: s.cfg.AdminToken}
 	for _, p := range st.Peers {
 		h.Behind += p.Behind
 	}

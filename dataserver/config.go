@@ -44,6 +44,9 @@ type Config struct {
 	ReplicationLimit int64
 	ReplicationBurst bool
 	PriorityHours    *policy.HourRange
+	// AdminToken, when set, is the token the metaservice must present on
+	// admin calls (admin.go); it is sent to the registry in heartbeats.
+	AdminToken string
 	// LazyWindow is how long a lazily replicated chunk's changes may wait
 	// before they are shipped as one batch; default 30s. LazyHighWater
 	// ships every waiting batch once the changes held back on one peer

@@ -27,18 +27,10 @@ func (s *Server) serviceDesc() *grpc.ServiceDesc {
 		msgrpc.Method("Truncate", func(ctx context.Context, r *TruncateReq) (*WriteResp, error) {
 			return e.truncate(ctx, r)
 		}),
-		msgrpc.Method("Delete", func(ctx context.Context, r *DeleteReq) (*Empty, error) {
-			return &Empty{}, s.deleteChunk(ctx, r.Chunk)
-		}),
-		msgrpc.Method("GrantLease", func(ctx context.Context, r *Lease) (*Empty, error) {
-			return &Empty{}, e.grantLease(ctx, r)
-		}),
-		msgrpc.Method("RevokeLease", func(ctx context.Context, r *RevokeLeaseReq) (*Empty, error) {
-			return &Empty{}, e.revokeLease(ctx, r)
-		}),
-		msgrpc.Method("SetReplicas", func(ctx context.Context, r *SetReplicasReq) (*Empty, error) {
-			return &Empty{}, s.setReplicas(ctx, r)
-		}),
+		adminMethod(s, "Delete", func(ctx context.Context, r *DeleteReq) error { return s.deleteChunk(ctx, r.Chunk) }),
+		adminMethod(s, "GrantLease", e.grantLease),
+		adminMethod(s, "RevokeLease", e.revokeLease),
+		adminMethod(s, "SetReplicas", s.setReplicas),
 		msgrpc.Method("ShipNow", func(_ context.Context, r *ChunkReq) (*Empty, error) {
 			s.repl.shipNow(r.Chunk)
 			return &Empty{}, nil
@@ -58,4 +50,14 @@ func (s *Server) serviceDesc() *grpc.ServiceDesc {
 	writes.Handler = func(_ any, stream grpc.ServerStream) error { return s.serveWrites(stream) }
 	desc.Streams = append(desc.Streams, replicate, writes)
 	return desc
+}
+
+// adminMethod is a method only the metaservice may call (see admin.go).
+func adminMethod[Req any](s *Server, name string, h func(ctx context.Context, req *Req) error) grpc.MethodDesc {
+	return msgrpc.Method(name, func(ctx context.Context, r *Req) (*Empty, error) {
+		if err := s.checkAdmin(ctx, name); err != nil {
+			return nil, err
+		}
+		return &Empty{}, h(ctx, r)
+	})
 }

@@ -64,8 +64,18 @@ func (t *tx) dataserver(id string) (*registry.Dataserver, error) {
 }
 
 // ListDataservers returns every registered dataserver, by ID, with its
-// liveness by the age of its last heartbeat.
+// liveness by the age of its last heartbeat. Admin tokens are left out:
+// this is what clients see.
 func (s *Service) ListDataservers(ctx context.Context) ([]DataserverStatus, error) {
+	list, err := s.listDataservers(ctx)
+	for i := range list {
+		list[i].AdminToken = ""
+	}
+	return list, err
+}
+
+// listDataservers is ListDataservers with the admin tokens.
+func (s *Service) listDataservers(ctx context.Context) ([]DataserverStatus, error) {
 	var out []DataserverStatus
 	err := s.view(ctx, func(t *tx) error {
 		out = out[:0]

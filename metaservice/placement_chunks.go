@@ -33,7 +33,7 @@ func (s *Service) dataserversNow(ctx context.Context) ([]DataserverStatus, error
 	if fresh && list != nil {
 		return list, nil
 	}
-	list, err := s.ListDataservers(ctx)
+	list, err := s.listDataservers(ctx)
 	if err != nil {
 		return nil, err
 	}

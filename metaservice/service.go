@@ -109,6 +109,7 @@ func Open(ctx context.Context, engine kv.Engine, opts Options) (*Service, error)
 		s.ownPool = dspool.New()
 		s.dataservers = s.ownPool
 	}
+	s.dataservers = adminDataservers{Dataservers: s.dataservers, s: s}
 	s.ids = newIDAllocator(s)
 	s.usage = newUsageTracker()
 	s.policies = newPolicyCache(opts.PolicyCacheTTL, opts.Now)

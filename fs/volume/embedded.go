@@ -112,7 +112,10 @@ func (v *Volume) startData(ctx context.Context, meta *ms.Service) (*dataserver.L
 		// Acknowledged writes wait in memory until durable and applied;
 		// the mount's whole footprint should stay in a few hundred MiB.
 		PendingLimit: 64 << 20,
-		Unix:         sock[len("unix:"):]})
+		// Its metaservice calls it in process; nothing else may make
+		// its admin calls.
+		AdminToken: dataserver.NewAdminToken(),
+		Unix:       sock[len("unix:"):]})
 	if err != nil {
 		return nil, fmt.Errorf("start dataserver: %w", err)
 	}

@@ -31,6 +31,9 @@ type Heartbeat struct {
 	// versions without a metaservice transaction per write. Not kept in
 	// the registry.
 	Copies []CopyVersion
+	// AdminToken is what the metaservice presents on the dataserver's
+	// admin calls (dataserver/admin.go); never shown to clients.
+	AdminToken string
 }
 
 // CopyVersion is the durable version of one chunk's copy on one

@@ -57,7 +57,12 @@ dataserver registry under --id, and heartbeats every 2 s (capacity, free
 space, journal backlog, replication lag); it refuses to start if a live
 dataserver at another address holds the same ID. Until TLS is configured the transport is plaintext, so
 --listen must be a loopback address unless --insecure is given. It stops on
-SIGINT or SIGTERM and leaves a clean checkpoint behind.`,
+SIGINT or SIGTERM and leaves a clean checkpoint behind.
+
+With --meta, the calls that decide what it accepts (leases, replica lists,
+deletions) are taken only from the metaservice: it keeps a token in
+--dir/admin.token, gives it to the metaservice in its heartbeats, and
+refuses those calls with EPERM without it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDataserver(cmd.Context(), fl) },
 	}
@@ -111,6 +116,13 @@ func runDataserver(ctx context.Context, fl dataserverFlags) error {
 	}
 	if err := fl.bandwidth(&cfg); err != nil {
 		return err
+	}
+	if fl.meta != "" {
+		tok, err := dataserver.LoadAdminToken(fl.dir)
+		if err != nil {
+			return err
+		}
+		cfg.AdminToken = tok
 	}
 	srv, err := dataserver.New(cfg)
 	if err != nil {

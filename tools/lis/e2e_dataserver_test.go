@@ -23,6 +23,7 @@ import (
 type dataserverProc struct {
 	cmd  *exec.Cmd
 	log  *syncBuffer
+	dir  string
 	unix string
 	tcp  string
 }
@@ -32,7 +33,7 @@ type dataserverProc struct {
 // did not stop it.
 func startDataserver(t *testing.T, dir, id string, args ...string) *dataserverProc {
 	t.Helper()
-	p := &dataserverProc{unix: filepath.Join(dir, "ds.sock")}
+	p := &dataserverProc{dir: dir, unix: filepath.Join(dir, "ds.sock")}
 	args = append([]string{"dataserver", "--dir", dir, "--id", id, "--unix", p.unix, "--listen", "127.0.0.1:0"}, args...)
 	p.cmd, p.log = startDaemon(t, args...)
 	serving := regexp.MustCompile(`msg="dataserver serving".* tcp=(\S+)`)

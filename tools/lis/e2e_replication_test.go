@@ -206,3 +206,48 @@ func TestE2ESyncReplication(t *testing.T) {
 		require.Equal(t, versions[0], versions[2], "write %d: nyc holds perth's version when write() returns", i)
 	}
 }
+
+// TestE2EAdminCallsOnlyFromMetaservice: a client that reaches a dataserver
+// cannot make it accept a lease, a replica list or a deletion the
+// metaservice did not make (EPERM), while the metaservice's own calls
+// work; and the token never shows in what clients see of the registry.
+func TestE2EAdminCallsOnlyFromMetaservice(t *testing.T) {
+	needE2E(t)
+	meta, sites := startSites(t, "perth", "london")
+	perth := sites["perth"]
+	require.NoError(t, os.WriteFile(filepath.Join(perth.mnt, "f"), []byte("granted by the metaservice"), 0o644))
+	mc, err := rpc.Dial(meta.addr(), nil)
+	require.NoError(t, err)
+	defer mc.Close()
+	rec := chunkRecords(t, mc, filepath.Join(perth.mnt, "f"))[0]
+	chunk := uint64(rec.ID)
+
+	ctx := context.Background()
+	for _, addr := range []string{perth.ds.tcp, "unix:" + perth.ds.unix} {
+		c, err := dataserver.Dial(addr)
+		require.NoError(t, err)
+		defer c.Close()
+		err = c.GrantLease(ctx, dataserver.Lease{Chunk: chunk, Holder: "perth-1", Epoch: 99, Expiry: time.Now().Add(time.Hour).UnixNano()})
+		require.ErrorIs(t, err, syscall.EPERM, "a lease from a client, over %s", addr)
+		err = c.SetReplicas(ctx, dataserver.SetReplicasReq{Chunk: chunk, Replicas: []dataserver.Peer{{ID: "evil", Addr: "127.0.0.1:1"}}})
+		require.ErrorIs(t, err, syscall.EPERM, "a replica list from a client, over %s", addr)
+		require.ErrorIs(t, c.Delete(ctx, chunk), syscall.EPERM, "a deletion from a client, over %s", addr)
+		err = c.RevokeLease(ctx, chunk, 99)
+		require.ErrorIs(t, err, syscall.EPERM, "a revoke from a client, over %s", addr)
+	}
+	token, err := os.ReadFile(filepath.Join(perth.ds.dir, dataserver.AdminTokenFile))
+	require.NoError(t, err)
+	out, err := runLis("dataservers", "--meta", meta.addr())
+	require.NoError(t, err, out)
+	require.NotContains(t, out, strings.TrimSpace(string(token)))
+	list, err := mc.ListDataservers(ctx)
+	require.NoError(t, err)
+	for _, d := range list {
+		require.Empty(t, d.AdminToken, "%s's token shown to a client", d.ID)
+	}
+
+	// The metaservice's calls still work: a write from london moves the
+	// lease, and the content is one.
+	require.NoError(t, os.WriteFile(filepath.Join(sites["london"].mnt, "f"), []byte("moved by the metaservice"), 0o644))
+	requireContent(t, filepath.Join(perth.mnt, "f"), []byte("moved by the metaservice"), "read at perth")
+}
