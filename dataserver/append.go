@@ -2,8 +2,10 @@ package dataserver
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/lis-fs/lis/dataserver/chunkstore"
@@ -322,20 +324,21 @@ func kick(ch chan struct{}) {
 	}
 }
 
-// appendAsWrite turns the journal record of an append into the OpWrite a
-// replica applies, with the data: from memory while the append is pending,
-// else from the chunk file, checked against the record's checksum. It
-// returns nil when the data is no longer there as appended (later writes
-// changed those bytes, or the chunk is gone): the replica then needs a
-// full copy instead.
-func (e *engine) appendAsWrite(rec []byte) []byte {
+// appendAsWrite appends to dst, as a batch entry ([u32 length][encoded
+// mutation]), the OpWrite a replica applies for the journal record of an
+// append, with the data: from memory while the append is pending, else
+// read from the chunk file straight into dst and checked against the
+// record's checksum. It returns false (and dst as it was) when the data
+// is no longer there as appended (later writes changed those bytes, or the
+// chunk is gone): the replica then needs a full copy instead.
+func (e *engine) appendAsWrite(dst, rec []byte) ([]byte, bool) {
 	m, err := DecodeMutation(rec, e.cfg.ChunkSize)
 	if err != nil || m.Op != OpAppend {
-		return nil
+		return dst, false
 	}
 	cs := e.lookup(m.Chunk)
 	if cs == nil {
-		return nil
+		return dst, false
 	}
 	cs.mu.RLock()
 	defer cs.mu.RUnlock()
@@ -344,15 +347,18 @@ func (e *engine) appendAsWrite(rec []byte) []byte {
 		pm := p.m
 		if pm.Op == OpAppend && pm.Version == m.Version && pm.Offset == m.Offset && pm.Arg == m.Arg && pm.CRC == m.CRC {
 			w.Data = pm.Data
-			return w.Encode()
+			return w.AppendTo(binary.LittleEndian.AppendUint32(dst, uint32(w.Size()))), true
 		}
 	}
 	if cs.deleted || cs.file == nil {
-		return nil
+		return dst, false
 	}
-	w.Data = make([]byte, m.Arg)
-	if err := cs.file.ReadAt(w.Data, m.Offset); err != nil || chunkstore.CRC(w.Data) != m.CRC {
-		return nil
+	out := w.appendHeader(binary.LittleEndian.AppendUint32(dst, uint32(mutationHeader+m.Arg)))
+	binary.LittleEndian.PutUint32(out[len(out)-4:], uint32(m.Arg)) // the data's length, read below
+	out = slices.Grow(out, int(m.Arg))
+	data := out[len(out) : len(out)+int(m.Arg)]
+	if err := cs.file.ReadAt(data, m.Offset); err != nil || chunkstore.CRC(data) != m.CRC {
+		return dst, false
 	}
-	return w.Encode()
+	return out[:len(out)+int(m.Arg)], true
 }

@@ -1,12 +1,14 @@
 package dataserver
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 
 	"github.com/lis-fs/lis/dataserver/chunkstore"
 	"github.com/pierrec/lz4/v4"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // ReplBatch is one message of a replication stream from sender to
@@ -41,9 +43,45 @@ const MaxBatchRaw = 32 << 20
 var errBadBatch = errors.New("malformed replication batch")
 
 // batchBuilder accumulates encoded mutations into one payload.
+//
+// Payloads are large (a batch is ReplBatchBytes) and a fresh one per batch
+// costs more than the rest of shipping it (zeroing, page faults, GC), so
+// the session hands the payloads of acknowledged batches back (recycle):
+// once the peer acknowledged a batch the transport is done with its bytes.
 type batchBuilder struct {
-	raw []byte
-	n   int
+	raw     []byte
+	n       int
+	scratch []byte      // lz4 output, reused from batch to batch
+	free    chan []byte // recycled payloads (nil: none are)
+	keepCap int         // the smallest payload worth recycling
+}
+
+// newBatchBuilder returns a builder of batches of about size bytes that
+// recycles up to keep payloads.
+func newBatchBuilder(size, keep int) batchBuilder {
+	return batchBuilder{free: make(chan []byte, keep), keepCap: size}
+}
+
+// recycle offers buf, a payload the transport is done with, for reuse. It
+// may be called from another goroutine than the builder's.
+func (b *batchBuilder) recycle(buf []byte) {
+	if b.free == nil || cap(buf) < b.keepCap {
+		return // a compressed payload, smaller than a batch: let it go
+	}
+	select {
+	case b.free <- buf[:0]:
+	default:
+	}
+}
+
+// newRaw returns an empty payload buffer: a recycled one if there is one.
+func (b *batchBuilder) newRaw(capacity int) []byte {
+	select {
+	case buf := <-b.free:
+		return buf
+	default:
+		return make([]byte, 0, capacity)
+	}
 }
 
 func (b *batchBuilder) add(m *Mutation) {
@@ -58,23 +96,63 @@ func (b *batchBuilder) addEncoded(enc []byte) {
 	b.n++
 }
 
+// addAppend adds the OpWrite a replica applies for the journal record of
+// an append (engine.appendAsWrite); false if its data is no longer there.
+func (b *batchBuilder) addAppend(e *engine, rec []byte) bool {
+	raw, ok := e.appendAsWrite(b.raw, rec)
+	if ok {
+		b.raw = raw
+		b.n++
+	}
+	return ok
+}
+
 func (b *batchBuilder) len() int { return len(b.raw) }
 
 func (b *batchBuilder) reset() { b.raw, b.n = b.raw[:0], 0 }
 
-// seal compresses the payload into a batch. The batch does not alias the
-// builder, which may be reset and reused.
+// seal compresses the payload into a batch and resets the builder. The
+// batch does not alias the builder: an incompressible payload is handed
+// over whole (the builder starts a new one), a compressed one copied out
+// of the scratch buffer. Either way a batch costs one allocation of its
+// payload's size, whose last user is the transport.
 func (b *batchBuilder) seal(seq uint64) *ReplBatch {
 	out := &ReplBatch{Seq: seq, RawLen: uint32(len(b.raw)), CRC: chunkstore.CRC(b.raw)}
-	dst := make([]byte, lz4.CompressBlockBound(len(b.raw)))
+	if bound := lz4.CompressBlockBound(len(b.raw)); cap(b.scratch) < bound {
+		b.scratch = make([]byte, bound)
+	}
 	var c lz4.Compressor
-	n, err := c.CompressBlock(b.raw, dst)
+	n, err := c.CompressBlock(b.raw, b.scratch[:cap(b.scratch)])
 	if err == nil && n > 0 && n < len(b.raw)-len(b.raw)/16 {
-		out.LZ4, out.Payload = true, dst[:n]
+		out.LZ4, out.Payload = true, bytes.Clone(b.scratch[:n])
+		b.reset()
 		return out
 	}
-	out.Payload = append([]byte(nil), b.raw...) // incompressible: ship raw
+	out.Payload = b.raw // incompressible: ship raw
+	b.raw, b.n = b.newRaw(cap(b.raw)), 0
 	return out
+}
+
+// MarshalBuffers encodes the batch as msgpack with the payload last, as
+// two slices, so that the transport sends the payload without a copy
+// (msgrpc.BufferMarshaler); it decodes like the struct.
+func (rb *ReplBatch) MarshalBuffers() ([][]byte, error) {
+	var head bytes.Buffer
+	enc := msgpack.GetEncoder()
+	defer msgpack.PutEncoder(enc)
+	enc.Reset(&head)
+	err := errors.Join(
+		enc.EncodeMapLen(5),
+		enc.EncodeString("q"), enc.EncodeUint(rb.Seq),
+		enc.EncodeString("n"), enc.EncodeUint(uint64(rb.RawLen)),
+		enc.EncodeString("k"), enc.EncodeUint(uint64(rb.CRC)),
+		enc.EncodeString("z"), enc.EncodeBool(rb.LZ4),
+		enc.EncodeString("p"), enc.EncodeBytesLen(len(rb.Payload)),
+	)
+	if err != nil {
+		return nil, err
+	}
+	return [][]byte{head.Bytes(), rb.Payload}, nil
 }
 
 // decodeBatch returns the mutations of a batch, each validated with

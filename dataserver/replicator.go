@@ -82,6 +82,7 @@ func (r *replicator) replicasChanged(chunk uint64, old, new []Peer, mode ReplMod
 			}
 		}
 	}
+	fresh := r.e.unwritten(chunk)
 	for _, p := range new {
 		s := r.senders[p.ID]
 		if s == nil {
@@ -91,7 +92,7 @@ func (r *replicator) replicasChanged(chunk uint64, old, new []Peer, mode ReplMod
 			go func() { defer r.wg.Done(); s.run() }()
 		}
 		s.setAddr(p.Addr)
-		s.track(chunk, mode)
+		s.track(chunk, mode, fresh)
 	}
 }
 
@@ -241,4 +242,16 @@ func (r *replicator) close() {
 		c.Close()
 	}
 	r.conns = map[string]*grpc.ClientConn{}
+}
+
+// unwritten reports whether chunk has never been written here: a replica
+// added now needs no full-copy check, the stream brings it every version.
+func (e *engine) unwritten(chunk uint64) bool {
+	cs := e.lookup(chunk)
+	if cs == nil {
+		return true
+	}
+	cs.mu.RLock()
+	defer cs.mu.RUnlock()
+	return !cs.exists()
 }

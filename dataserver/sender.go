@@ -82,16 +82,19 @@ func (s *sender) setAddr(addr string) {
 }
 
 // track starts replicating chunk in mode, or switches its mode; a new
-// peer first gets a full-copy check. A chunk that stops being lazy sends
-// what its peer lacks at once.
-func (s *sender) track(chunk uint64, mode ReplMode) {
+// peer first gets a full-copy check, unless the chunk is fresh (never
+// written here: the stream brings every version from the first). A chunk
+// that stops being lazy sends what its peer lacks at once.
+func (s *sender) track(chunk uint64, mode ReplMode, fresh bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	lazy := mode == ReplLazy
 	st := s.chunks[chunk]
 	if st == nil {
 		s.chunks[chunk] = &replState{lazy: lazy}
-		s.needResyncLocked(chunk)
+		if !fresh {
+			s.needResyncLocked(chunk)
+		}
 		return
 	}
 	if st.lazy == lazy {

@@ -30,8 +30,9 @@ type session struct {
 }
 
 type inflightBatch struct {
-	seq uint64
-	lsn journal.LSN
+	seq     uint64
+	lsn     journal.LSN
+	payload []byte // recycled once acknowledged: the transport is done with it
 }
 
 // session runs one stream to the peer until it fails or ctx ends.
@@ -62,7 +63,8 @@ func (s *sender) session(ctx context.Context) error {
 	}
 	cfg := s.r.e.cfg
 	ss := &session{s: s, cur: cur, stream: stream, conn: conn,
-		window: make(chan struct{}, cfg.ReplWindow), limit: cfg.ReplBatchBytes}
+		window: make(chan struct{}, cfg.ReplWindow), limit: cfg.ReplBatchBytes,
+		bb: newBatchBuilder(cfg.ReplBatchBytes, cfg.ReplWindow+1)}
 	recvErr := make(chan error, 1)
 	go func() {
 		defer cancel()
@@ -142,16 +144,14 @@ func (ss *session) ship(ctx context.Context, recs []journal.Record) error {
 			return fmt.Errorf("journal record %d: %w", r.LSN, errBadMutation)
 		}
 		if m.Op.replicated() && ss.admit(&m, len(r.Data)) {
-			enc := r.Data
-			if m.Op == OpAppend {
-				if enc = ss.s.r.e.appendAsWrite(r.Data); enc == nil {
-					ss.s.mu.Lock()
-					ss.s.needResyncLocked(m.Chunk)
-					ss.s.mu.Unlock()
-					continue
-				}
+			if m.Op != OpAppend {
+				ss.bb.addEncoded(r.Data)
+			} else if !ss.bb.addAppend(ss.s.r.e, r.Data) {
+				ss.s.mu.Lock()
+				ss.s.needResyncLocked(m.Chunk)
+				ss.s.mu.Unlock()
+				continue
 			}
-			ss.bb.addEncoded(enc)
 		}
 		if ss.bb.len() >= ss.limit {
 			if err := ss.flush(ctx, r.LSN); err != nil {
@@ -206,9 +206,8 @@ func (ss *session) flush(ctx context.Context, lsn journal.LSN) error {
 	}
 	ss.seq++
 	b := ss.bb.seal(ss.seq)
-	ss.bb.reset()
 	ss.s.mu.Lock()
-	ss.inflight = append(ss.inflight, inflightBatch{seq: ss.seq, lsn: lsn})
+	ss.inflight = append(ss.inflight, inflightBatch{seq: ss.seq, lsn: lsn, payload: b.Payload})
 	ss.s.rawBytes += int64(b.RawLen)
 	ss.s.wireBytes += int64(len(b.Payload))
 	ss.s.mu.Unlock()
@@ -249,6 +248,7 @@ func (ss *session) recvAcks() error {
 		freed := 0
 		for len(ss.inflight) > 0 && ss.inflight[0].seq <= a.Seq {
 			lsn = max(lsn, ss.inflight[0].lsn)
+			ss.bb.recycle(ss.inflight[0].payload)
 			ss.inflight = ss.inflight[1:]
 			freed++
 		}

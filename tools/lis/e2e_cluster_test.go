@@ -36,7 +36,7 @@ type metaserviceProc struct {
 // startMetaservice runs `lis metaservice` on an embedded store in dir and
 // waits until its socket answers; it is killed at cleanup if the test
 // did not stop it.
-func startMetaservice(t *testing.T, dir string, args ...string) *metaserviceProc {
+func startMetaservice(t testing.TB, dir string, args ...string) *metaserviceProc {
 	t.Helper()
 	p := &metaserviceProc{sock: filepath.Join(dir, "meta.sock")}
 	args = append([]string{"metaservice", "--meta-url", "embedded:" + filepath.Join(dir, "meta"), "--unix", p.sock}, args...)
@@ -53,14 +53,14 @@ func startMetaservice(t *testing.T, dir string, args ...string) *metaserviceProc
 
 func (p *metaserviceProc) addr() string { return "unix:" + p.sock }
 
-func (p *metaserviceProc) stop(t *testing.T) {
+func (p *metaserviceProc) stop(t testing.TB) {
 	t.Helper()
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, p.cmd.Wait(), "lis metaservice exited badly:\n%s", p.log)
 }
 
 // listDataservers runs `lis dataservers --json`.
-func listDataservers(t *testing.T, meta string) map[string]ms.DataserverStatus {
+func listDataservers(t testing.TB, meta string) map[string]ms.DataserverStatus {
 	t.Helper()
 	out, err := exec.Command(lisBin, "dataservers", "--meta", meta, "--json").Output()
 	require.NoError(t, err, "lis dataservers: %s", out)
@@ -140,13 +140,13 @@ type site struct {
 
 // startSites starts a metaservice and, per name, a dataserver in that
 // site (region r-NAME) with a mount of the volume on it.
-func startSites(t *testing.T, names ...string) (*metaserviceProc, map[string]site) {
+func startSites(t testing.TB, names ...string) (*metaserviceProc, map[string]site) {
 	t.Helper()
 	return startSitesWith(t, nil, names...)
 }
 
 // startSitesWith is startSites with extra `lis mount` arguments.
-func startSitesWith(t *testing.T, mountArgs []string, names ...string) (*metaserviceProc, map[string]site) {
+func startSitesWith(t testing.TB, mountArgs []string, names ...string) (*metaserviceProc, map[string]site) {
 	t.Helper()
 	meta := startMetaservice(t, shortTempDir(t))
 	base := publicTempDir(t)
@@ -232,7 +232,7 @@ func TestE2ETwoSitesOneContent(t *testing.T) {
 
 // requireSameCopies waits until every dataserver holds chunk at one
 // version with the same block checksums.
-func requireSameCopies(t *testing.T, chunk uint64, dss ...*dataserverProc) {
+func requireSameCopies(t testing.TB, chunk uint64, dss ...*dataserverProc) {
 	t.Helper()
 	var clients []*dataserver.Client
 	for _, d := range dss {
@@ -339,7 +339,7 @@ func TestE2EPlacementByPolicy(t *testing.T) {
 }
 
 // chunkRecords returns the chunk records of the file at path.
-func chunkRecords(t *testing.T, mc *rpc.Client, path string) []ms.IndexedChunk {
+func chunkRecords(t testing.TB, mc *rpc.Client, path string) []ms.IndexedChunk {
 	t.Helper()
 	st, err := os.Stat(path)
 	require.NoError(t, err)

@@ -31,7 +31,7 @@ type dataserverProc struct {
 // startDataserver runs `lis dataserver` with args and waits until it
 // logs that it is serving; the process is killed at cleanup if the test
 // did not stop it.
-func startDataserver(t *testing.T, dir, id string, args ...string) *dataserverProc {
+func startDataserver(t testing.TB, dir, id string, args ...string) *dataserverProc {
 	t.Helper()
 	p := &dataserverProc{dir: dir, unix: filepath.Join(dir, "ds.sock")}
 	args = append([]string{"dataserver", "--dir", dir, "--id", id, "--unix", p.unix, "--listen", "127.0.0.1:0"}, args...)
@@ -49,7 +49,7 @@ func startDataserver(t *testing.T, dir, id string, args ...string) *dataserverPr
 
 // startDaemon starts `lis ARGS...` with its output in a buffer; the
 // process is killed at cleanup if the test did not stop it.
-func startDaemon(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
+func startDaemon(t testing.TB, args ...string) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
 	log := &syncBuffer{}
 	cmd := exec.Command(lisBin, args...)
@@ -65,7 +65,7 @@ func startDaemon(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
 }
 
 // stop sends SIGTERM and requires a clean exit.
-func (p *dataserverProc) stop(t *testing.T) {
+func (p *dataserverProc) stop(t testing.TB) {
 	t.Helper()
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, p.cmd.Wait(), "lis dataserver exited badly:\n%s", p.log)
@@ -170,7 +170,7 @@ func requireChunk(t *testing.T, c *dataserver.Client, chunk, version uint64, wan
 
 // shortTempDir is a temporary directory with a path short enough for a
 // unix socket in it.
-func shortTempDir(t *testing.T) string {
+func shortTempDir(t testing.TB) string {
 	d, err := os.MkdirTemp("", "lisds")
 	require.NoError(t, err)
 	t.Cleanup(func() { os.RemoveAll(d) })

@@ -67,7 +67,7 @@ func canOpen(p string) bool {
 
 // needE2E skips t when the binary could not be built for lack of root or
 // FUSE.
-func needE2E(t *testing.T) {
+func needE2E(t testing.TB) {
 	t.Helper()
 	if lisBin == "" {
 		t.Skip(skipReason)
@@ -92,7 +92,7 @@ func runLis(args ...string) (string, error) {
 
 // publicTempDir is a fresh directory that every user can traverse (for
 // the allow_other checks and for the mount points).
-func publicTempDir(t *testing.T) string {
+func publicTempDir(t testing.TB) string {
 	t.Helper()
 	d := t.TempDir()
 	for p := d; p != os.TempDir() && p != "/"; p = filepath.Dir(p) {
@@ -110,7 +110,7 @@ type mounted struct {
 // mountLis runs `lis mount` with args (MOUNTPOINT last) and schedules the
 // unmount; if the unmount fails, the daemon's log is shown and the mount
 // is detached so later tests do not trip over it.
-func mountLis(t *testing.T, args ...string) {
+func mountLis(t testing.TB, args ...string) {
 	t.Helper()
 	mnt := args[len(args)-1]
 	out, err := runLis(append([]string{"mount"}, args...)...)
@@ -119,7 +119,7 @@ func mountLis(t *testing.T, args ...string) {
 	t.Cleanup(func() { unmountForCleanup(t, mnt) })
 }
 
-func unmountForCleanup(t *testing.T, mnt string) {
+func unmountForCleanup(t testing.TB, mnt string) {
 	if isMounted(mnt) {
 		if out, err := runLis("umount", mnt); err != nil {
 			t.Errorf("lis umount %s: %v: %s\n%s", mnt, err, out, daemonLog(mnt))
@@ -131,7 +131,7 @@ func unmountForCleanup(t *testing.T, mnt string) {
 
 // removeLogIfPassed removes the daemon log `lis mount` keeps for mnt in
 // /run/lis, unless the test failed (then it is worth reading).
-func removeLogIfPassed(t *testing.T, mnt string) {
+func removeLogIfPassed(t testing.TB, mnt string) {
 	if !t.Failed() {
 		os.Remove(runFile(mnt, "log"))
 	}
