@@ -3,6 +3,7 @@ package dataserver
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/lis-fs/lis/dataserver/chunkstore"
 	"github.com/lis-fs/lis/metaservice/msgrpc"
@@ -129,6 +130,16 @@ func (c *Client) RevokeLease(ctx context.Context, chunk, epoch uint64) error {
 func (c *Client) SetReplicas(ctx context.Context, req SetReplicasReq) error {
 	_, err := call[SetReplicasReq, Empty](ctx, c, "SetReplicas", &req)
 	return err
+}
+
+// AwaitAcked returns what each replica of a chunk acknowledged once it
+// differs from seen, or after wait (see ackwait.go).
+func (c *Client) AwaitAcked(ctx context.Context, chunk uint64, seen map[string]uint64, wait time.Duration) (map[string]uint64, error) {
+	r, err := call[AckedReq, AckedResp](ctx, c, "AwaitAcked", &AckedReq{Chunk: chunk, Seen: seen, Wait: wait})
+	if err != nil {
+		return nil, err
+	}
+	return r.Acked, nil
 }
 
 // ShipNow makes a lazily replicated chunk's pending changes due at once:

@@ -2,6 +2,7 @@ package dataserver
 
 import (
 	"context"
+	"time"
 )
 
 // Local is an in-process client of a Server, for a FUSE client in the same
@@ -46,6 +47,11 @@ func (l *Local) RevokeLease(ctx context.Context, chunk, epoch uint64) error {
 // SetReplicas is Client.SetReplicas.
 func (l *Local) SetReplicas(ctx context.Context, req SetReplicasReq) error {
 	return l.s.setReplicas(ctx, &req)
+}
+
+// AwaitAcked is Client.AwaitAcked.
+func (l *Local) AwaitAcked(ctx context.Context, chunk uint64, seen map[string]uint64, wait time.Duration) (map[string]uint64, error) {
+	return l.s.repl.awaitAcked(ctx, &AckedReq{Chunk: chunk, Seen: seen, Wait: wait}).Acked, nil
 }
 
 // ShipNow is Client.ShipNow.

@@ -30,6 +30,7 @@ type replicator struct {
 
 	bw      *bandwidth  // shared by every sender
 	reports copyReports // chunks whose replicas' acknowledgements moved
+	bell    ackBell     // rung on every acknowledgement (ackwait.go)
 
 	mu      sync.Mutex
 	senders map[string]*sender          // by peer ID

@@ -31,6 +31,9 @@ func (s *Server) serviceDesc() *grpc.ServiceDesc {
 		adminMethod(s, "GrantLease", e.grantLease),
 		adminMethod(s, "RevokeLease", e.revokeLease),
 		adminMethod(s, "SetReplicas", s.setReplicas),
+		msgrpc.Method("AwaitAcked", func(ctx context.Context, r *AckedReq) (*AckedResp, error) {
+			return s.repl.awaitAcked(ctx, r), nil
+		}),
 		msgrpc.Method("ShipNow", func(_ context.Context, r *ChunkReq) (*Empty, error) {
 			s.repl.shipNow(r.Chunk)
 			return &Empty{}, nil

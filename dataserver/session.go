@@ -274,6 +274,9 @@ func (ss *session) recvAcks() error {
 		s.connected, s.lastErr = true, ""
 		s.mu.Unlock()
 		s.r.reports.add(moved...)
+		if len(moved) > 0 {
+			s.r.bell.ring()
+		}
 		for range freed {
 			<-ss.window
 		}

@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"time"
 
 	ms "github.com/lis-fs/lis/metaservice"
 	"github.com/lis-fs/lis/metaservice/rpc"
@@ -37,6 +38,8 @@ type Data interface {
 	// Acked returns, per replica the dataserver ships chunk to, the
 	// version that replica holds durably.
 	Acked(ctx context.Context, chunk uint64) (map[string]uint64, error)
+	// AwaitAcked is Acked once it differs from seen, or after wait.
+	AwaitAcked(ctx context.Context, chunk uint64, seen map[string]uint64, wait time.Duration) (map[string]uint64, error)
 	// ShipNow makes a lazily replicated chunk go to its replicas at once.
 	ShipNow(ctx context.Context, chunk uint64) error
 }

@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"time"
 
 	"github.com/lis-fs/lis/dataserver"
 )
@@ -17,6 +18,7 @@ type chunkCalls interface {
 	Truncate(ctx context.Context, req dataserver.TruncateReq) (*dataserver.WriteResp, error)
 	ChunkInfo(ctx context.Context, chunk uint64) (*dataserver.ChunkInfo, error)
 	ShipNow(ctx context.Context, chunk uint64) error
+	AwaitAcked(ctx context.Context, chunk uint64, seen map[string]uint64, wait time.Duration) (map[string]uint64, error)
 }
 
 var (
@@ -100,6 +102,11 @@ func (d *DataClient) Acked(ctx context.Context, chunk uint64) (map[string]uint64
 		out[r.Peer.ID] = r.AckedVersion
 	}
 	return out, nil
+}
+
+// AwaitAcked implements Data.
+func (d *DataClient) AwaitAcked(ctx context.Context, chunk uint64, seen map[string]uint64, wait time.Duration) (map[string]uint64, error) {
+	return d.c.AwaitAcked(ctx, chunk, seen, wait)
 }
 
 // ShipNow implements Data.

@@ -131,23 +131,23 @@ func (of *openFile) synced(waits []chunkWait) {
 	}
 }
 
-// awaitChunk polls the local dataserver's view of what w's copies
-// acknowledged until missing (what ack, for the log, still waits for)
-// finds nothing or the deadline passes. A lazily replicated chunk is
-// shipped at once.
+// awaitChunk waits until missingFor (what ack, for the log, still waits
+// for, given what each copy acknowledged) finds nothing, or the deadline
+// passes. The local dataserver answers each wait as soon as an
+// acknowledgement changes (AwaitAcked), so a copy counts the moment it
+// is there. A lazily replicated chunk is shipped at once.
 func (f *FS) awaitChunk(ctx context.Context, ack string, w chunkWait, deadline time.Time, missingFor func(map[string]uint64) ([]string, error)) error {
 	if w.id == 0 {
 		return nil
 	}
-	pause := 2 * time.Millisecond
+	acked, err := f.data.Acked(ctx, w.id)
 	for shipped := false; ; { // a lazy chunk is shipped at once, once
-		acked, err := f.data.Acked(ctx, w.id)
 		if err != nil {
 			return fmt.Errorf("chunk %x: %w", w.id, err)
 		}
-		missing, err := missingFor(acked)
-		if err != nil || len(missing) == 0 {
-			return err
+		missing, merr := missingFor(acked)
+		if merr != nil || len(missing) == 0 {
+			return merr
 		}
 		if !shipped && w.mode == dataserver.ReplLazy {
 			if err := f.data.ShipNow(ctx, w.id); err != nil {
@@ -155,17 +155,16 @@ func (f *FS) awaitChunk(ctx context.Context, ack string, w chunkWait, deadline t
 			}
 			shipped = true
 		}
-		if time.Now().After(deadline) {
+		left := time.Until(deadline)
+		if left <= 0 {
 			slog.Warn("lis fs: write_ack not met; the data stays and replication goes on", "chunk", fmt.Sprintf("%x", w.id),
 				"version", w.version, "write_ack", ack, "missing", missing, "waited", f.opts.AckTimeout)
 			return fmt.Errorf("chunk %x at version %d: no durable copy on %s after %s: %w", w.id, w.version,
 				strings.Join(missing, " or "), f.opts.AckTimeout, syscall.EIO)
 		}
-		select {
-		case <-ctx.Done():
+		acked, err = f.data.AwaitAcked(ctx, w.id, acked, min(left, time.Second))
+		if ctx.Err() != nil {
 			return ctx.Err()
-		case <-time.After(pause):
-			pause = min(2*pause, 50*time.Millisecond)
 		}
 	}
 }
