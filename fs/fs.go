@@ -32,6 +32,9 @@ type Options struct {
 	// with EIO, naming the missing copies in the log, and replication goes
 	// on. Default 30s.
 	AckTimeout time.Duration
+	// RemoteCacheBytes bounds the cache of data read from other hosts'
+	// dataservers (readcache.go); default 64 MiB, negative for none.
+	RemoteCacheBytes int64
 	// HeartbeatInterval is the session heartbeat period; default 10s.
 	HeartbeatInterval time.Duration
 	ReadOnly          bool
@@ -59,6 +62,9 @@ func (o *Options) setDefaults() {
 	def(&o.LeaseDuration, time.Minute)
 	def(&o.AckTimeout, 30*time.Second)
 	def(&o.HeartbeatInterval, 10*time.Second)
+	if o.RemoteCacheBytes == 0 {
+		o.RemoteCacheBytes = 64 << 20
+	}
 	if o.FsName == "" {
 		o.FsName = "lis"
 	}
@@ -107,7 +113,7 @@ func New(meta Meta, data Data, opts Options) (*FS, error) {
 		groups: groupCache{entries: map[uint32]groupEntry{}}, ctx: ctx, cancel: cancel}
 	f.session.Store(id)
 	f.files = newFileTable(f)
-	f.remote = newRemoteCopies(meta, data.ID())
+	f.remote = newRemoteCopies(meta, data.ID(), f.opts.RemoteCacheBytes)
 	f.every(opts.HeartbeatInterval, f.heartbeat)
 	f.every(opts.CommitInterval/2, f.files.commitDue)
 	return f, nil

@@ -35,30 +35,45 @@ func (f *FS) readChunk(ctx context.Context, ref *chunkRef, off int64, dst []byte
 // remoteCopies reads chunks from the dataservers of other hosts, found in
 // the metaservice's registry.
 type remoteCopies struct {
-	meta Meta
-	self string // the co-located dataserver's ID
+	meta  Meta
+	self  string      // the co-located dataserver's ID
+	cache *blockCache // nil: none
 
 	mu      sync.Mutex // guards the fields below; not held across I/O but a dial
 	known   map[string]ms.DataserverStatus
 	clients map[string]*dataserver.Client // by address
 }
 
-func newRemoteCopies(meta Meta, self string) *remoteCopies {
-	return &remoteCopies{meta: meta, self: self, clients: map[string]*dataserver.Client{}}
+func newRemoteCopies(meta Meta, self string, cacheBytes int64) *remoteCopies {
+	return &remoteCopies{meta: meta, self: self, cache: newBlockCache(cacheBytes), clients: map[string]*dataserver.Client{}}
 }
 
-// read fills dst from the nearest copy of ref's chunk at ref.version or
-// newer: same site first, then same region, then any; the primary first
-// among equals, since it holds the newest version.
+// read fills dst from the block cache or else from the nearest copy of
+// ref's chunk at ref.version or newer: same site first, then same region,
+// then any; the primary first among equals, since it holds the newest
+// version. What it fetches (whole blocks) goes to the cache.
 func (r *remoteCopies) read(ctx context.Context, ref *chunkRef, off int64, dst []byte) error {
+	if r.cache.get(ref.id, ref.version, off, dst) {
+		return nil
+	}
 	ds, err := r.registry(ctx, ref)
 	if err != nil {
 		return err
 	}
+	buf, lo := dst, off
+	if r.cache != nil {
+		var hi int64
+		lo, hi = span(off, len(dst))
+		buf = make([]byte, hi-lo)
+	}
 	var tried []error
 	for _, d := range r.candidates(ref, ds) {
-		v, err := r.readFrom(ctx, d, ref.id, off, dst)
+		v, err := r.readFrom(ctx, d, ref.id, lo, buf)
 		if err == nil && v >= ref.version {
+			if r.cache != nil {
+				r.cache.put(ref.id, v, lo, buf)
+				copy(dst, buf[off-lo:])
+			}
 			return nil
 		}
 		if err == nil {

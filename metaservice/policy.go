@@ -86,6 +86,9 @@ func (s *Service) warnShortfalls(ctx context.Context, dir Ino, p policy.Policy) 
 	for _, w := range replicaset.Shortfalls(p, Candidates(list)) {
 		s.log.Warn("policy set, but the cluster cannot hold it yet", "dir", dir, "policy", p.String(), "shortfall", w)
 	}
+	for _, w := range p.Unapplied() {
+		s.log.Warn("policy set, with a part that is not applied", "dir", dir, "note", w)
+	}
 }
 
 // RemovePolicy removes dir's own policy; it inherits again.

@@ -262,3 +262,16 @@ func quote(s string) string {
 	}
 	return strconv.Quote(s[:cut]) + "..."
 }
+
+// Unapplied says which parts of p Lis takes but does not apply, so that a
+// user is told rather than left to find out: replication bandwidth is
+// budgeted per dataserver (the link out of a site is what it protects,
+// and every policy's traffic shares it), so a policy's own bandwidth
+// section is kept but not enforced.
+func (p Policy) Unapplied() []string {
+	if p.Bandwidth == (Bandwidth{}) {
+		return nil
+	}
+	return []string{"bandwidth: is set per dataserver (lis dataserver --replication-limit, --priority-hours, " +
+		"--replication-burst); this policy's bandwidth section is not applied"}
+}

@@ -86,6 +86,11 @@ func TestE2EPolicyFiles(t *testing.T) {
 	out, err := runLis("policy", "check", good)
 	require.NoError(t, err, out)
 	require.Contains(t, out, "ok: write_ack=")
+	require.NotContains(t, out, "warning")
+	require.NoError(t, os.WriteFile(good, []byte("replication: async_lazy\nbandwidth:\n  limit: 100mbps\n"), 0o644))
+	out, err = runLis("policy", "check", good)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "warning: bandwidth: is set per dataserver", "a part that is not applied is said")
 	require.NoError(t, os.WriteFile(good, []byte("replication: async_lazy\nbandwidth:\n  limit: fast\n"), 0o644))
 	out, err = runLis("policy", "check", good)
 	var exit *exec.ExitError

@@ -251,3 +251,38 @@ func TestE2EAdminCallsOnlyFromMetaservice(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(sites["london"].mnt, "f"), []byte("moved by the metaservice"), 0o644))
 	requireContent(t, filepath.Join(perth.mnt, "f"), []byte("moved by the metaservice"), "read at perth")
 }
+
+// TestE2ERemoteReadCache: data read from another site's dataserver is
+// kept by the reading client: read again (with the kernel's page cache
+// dropped) it comes back even while that dataserver does not answer.
+func TestE2ERemoteReadCache(t *testing.T) {
+	needE2E(t)
+	if os.Geteuid() != 0 {
+		t.Skip("dropping the kernel's page cache needs root")
+	}
+	_, sites := startSites(t, "perth", "london")
+	dir := filepath.Join(sites["perth"].mnt, "one")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".lis-policy.yaml"), []byte("target_copies: 1\n"), 0o644))
+	data := randomData(9, 3<<20+11)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "img"), data, 0o644))
+	at := filepath.Join(sites["london"].mnt, "one", "img")
+	requireContent(t, at, data, "first read at london, from perth")
+
+	perth := sites["perth"].ds.cmd.Process
+	require.NoError(t, perth.Signal(syscall.SIGSTOP))
+	defer perth.Signal(syscall.SIGCONT)
+	require.NoError(t, os.WriteFile("/proc/sys/vm/drop_caches", []byte("3\n"), 0))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		requireContent(t, at, data, "second read at london, perth's dataserver stopped")
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		perth.Signal(syscall.SIGCONT)
+		<-done
+		t.Fatal("the second read went to perth's dataserver instead of the cache")
+	}
+}

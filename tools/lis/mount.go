@@ -35,10 +35,13 @@ of an embedded volume, or any word for a cluster client given -o meta=,dataserve
 
 Options (-o, comma-separated): ro, allow_other, attr_timeout=SECONDS,
 entry_timeout=SECONDS, negative_timeout=SECONDS (0 disables a cache; default
-1), writeback_cache (off by default: faster small writes, but the kernel then
-trusts its own file sizes and misses other clients' writes, so use it only
-when this mount is the volume's one client), meta=ADDR, dataserver=ADDR,
-data_dir=DIR, fsname=NAME, debug.`,
+1), ack_timeout=SECONDS (how long fsync and close wait for the copies
+write_ack asks for; default 30), read_cache=MiB (data read from other hosts
+kept for reading again; default 64, 0 for none), writeback_cache (off by
+default: faster small writes, but the kernel then trusts its own file sizes
+and misses other clients' writes, so use it only when this mount is the
+volume's one client), meta=ADDR, dataserver=ADDR, data_dir=DIR,
+fsname=NAME, debug.`,
 		Example: `  lis mount /mnt/lis
   lis mount --data-dir /srv/lis -o allow_other /mnt/lis
   lis mount --meta unix:/var/lib/lis/meta.sock --dataserver unix:/var/lib/lis/data.sock /mnt/other

@@ -86,6 +86,18 @@ func applyMountOption(mc *mountConfig, key, val string, hasVal bool) error {
 		}
 		*map[string]*time.Duration{"attr_timeout": &mc.fs.AttrTimeout, "entry_timeout": &mc.fs.EntryTimeout,
 			"negative_timeout": &mc.fs.NegativeTimeout, "ack_timeout": &mc.fs.AckTimeout}[key] = d
+	case "read_cache":
+		if err := needVal(); err != nil {
+			return err
+		}
+		mib, err := strconv.ParseInt(val, 10, 64)
+		if err != nil || mib < 0 || mib > 1<<20 {
+			return fmt.Errorf("want MiB between 0 and 1048576, got %q", val)
+		}
+		mc.fs.RemoteCacheBytes = mib << 20
+		if mib == 0 {
+			mc.fs.RemoteCacheBytes = -1 // no cache (0 means the default)
+		}
 	case "meta", "dataserver", "data_dir", "fsname":
 		if err := needVal(); err != nil {
 			return err

@@ -51,7 +51,7 @@ nearest ancestor's, or the built-in default.`,
 			if err != nil {
 				return err
 			}
-			for _, w := range replicaset.Shortfalls(ep.Policy, ms.Candidates(list)) {
+			for _, w := range append(replicaset.Shortfalls(ep.Policy, ms.Candidates(list)), ep.Policy.Unapplied()...) {
 				fmt.Printf("warning: %s\n", w)
 			}
 			return nil
@@ -74,6 +74,9 @@ nearest ancestor's, or the built-in default.`,
 				return fmt.Errorf("%s%s", args[0], strings.TrimPrefix(err.Error(), policy.FileName))
 			}
 			fmt.Printf("%s: ok: %s\n", args[0], p)
+			for _, w := range p.Unapplied() {
+				fmt.Printf("warning: %s\n", w)
+			}
 			return nil
 		},
 	}
