@@ -79,8 +79,8 @@ func awaitCopies(t *testing.T, mc *rpc.Client, sites map[string]site, path strin
 
 // TestE2EPolicyChangeReplaces: changing a directory's policy file through
 // the mount re-places the chunks already written below it (3 copies → 2
-// → 3, surplus copies deleted from their dataservers), and renaming a file
-// to a directory under another policy re-places it too.
+// → 3, surplus copies deleted from their dataservers), and moving a
+// subtree to a directory under another policy re-places it too.
 func TestE2EPolicyChangeReplaces(t *testing.T) {
 	needE2E(t)
 	meta, sites := startSites(t, "perth", "london", "nyc")
@@ -104,14 +104,15 @@ func TestE2EPolicyChangeReplaces(t *testing.T) {
 	setPolicy(vms, "target_copies: 3\nwrite_ack: local_only\n")
 	awaitCopies(t, mc, sites, disk, 3)
 
+	// A subtree moved under another policy is re-placed.
 	single := filepath.Join(perth, "scratch")
 	require.NoError(t, os.Mkdir(single, 0o755))
 	setPolicy(single, "target_copies: 1\n")
-	moved := filepath.Join(single, "disk.img")
-	require.NoError(t, os.Rename(disk, moved))
+	require.NoError(t, os.Rename(filepath.Join(vms, "a"), filepath.Join(single, "a")))
+	moved := filepath.Join(single, "a", "disk.img")
 	awaitCopies(t, mc, sites, moved, 1)
 	for _, s := range []string{"london", "nyc"} {
-		requireContent(t, filepath.Join(sites[s].mnt, "scratch", "disk.img"), data, "read at "+s+" after re-placement")
+		requireContent(t, filepath.Join(sites[s].mnt, "scratch", "a", "disk.img"), data, "read at "+s+" after re-placement")
 	}
 }
 
@@ -152,10 +153,27 @@ func TestE2ELazyReplication(t *testing.T) {
 	}
 	requireSameCopies(t, uint64(rec.ID), sites["perth"].ds, sites["london"].ds)
 
+	// 1,000 overwrites of one 4 KiB range within a batch cross the wire
+	// about once.
+	hot := filepath.Join(lazy, "hot")
+	require.NoError(t, os.WriteFile(hot, data, 0o644))
+	requireSameCopies(t, uint64(chunkRecords(t, mc, hot)[0].ID), sites["perth"].ds, sites["london"].ds)
+	before := shippedBytes(t, sites["perth"].ds)
+	f, err := os.OpenFile(hot, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	for i := range 1000 {
+		_, err := f.WriteAt(randomData(uint64(i), 4096), 70_000)
+		require.NoError(t, err)
+	}
+	require.NoError(t, f.Close())
+	requireSameCopies(t, uint64(chunkRecords(t, mc, hot)[0].ID), sites["perth"].ds, sites["london"].ds)
+	shipped := shippedBytes(t, sites["perth"].ds) - before
+	require.Less(t, shipped, int64(3*64<<10), "1,000 overwrites of 4 KiB shipped as %d bytes", shipped)
+
 	// write_ack local_plus_one: fsync ships the batch at once.
 	require.NoError(t, os.WriteFile(filepath.Join(lazy, ".lis-policy.yaml"),
 		[]byte("replication: async_lazy\nwrite_ack: local_plus_one\ntarget_copies: 2\n"), 0o644))
-	f, err := os.Create(filepath.Join(lazy, "db"))
+	f, err = os.Create(filepath.Join(lazy, "db"))
 	require.NoError(t, err)
 	_, err = f.Write(data)
 	require.NoError(t, err)
@@ -285,4 +303,61 @@ func TestE2ERemoteReadCache(t *testing.T) {
 		<-done
 		t.Fatal("the second read went to perth's dataserver instead of the cache")
 	}
+}
+
+// TestE2EPerRegion: under "target_copies: 2_per_region" a chunk gets two
+// copies in every region that has live dataservers (distinct sites first),
+// one where the region has only one, which `lis policy show` warns about.
+func TestE2EPerRegion(t *testing.T) {
+	needE2E(t)
+	meta := startMetaservice(t, shortTempDir(t))
+	type host struct{ id, site, region string }
+	hosts := []host{{"perth-1", "perth", "au"}, {"perth-2", "perth", "au"}, {"sydney-1", "sydney", "au"},
+		{"london-1", "london", "eu"}, {"london-2", "london", "eu"}, {"nyc-1", "nyc", "us"}}
+	dss := map[string]*dataserverProc{}
+	for _, h := range hosts {
+		dss[h.id] = startDataserver(t, shortTempDir(t), h.id, "--site", h.site, "--region", h.region, "--meta", meta.addr())
+	}
+	mnt := filepath.Join(publicTempDir(t), "perth")
+	require.NoError(t, os.Mkdir(mnt, 0o755))
+	mountLis(t, "--meta", meta.addr(), "--dataserver", "unix:"+dss["perth-1"].unix, mnt)
+	require.Eventually(t, func() bool { return len(listDataservers(t, meta.addr())) == len(hosts) }, 30*time.Second, 50*time.Millisecond)
+
+	dir := filepath.Join(mnt, "db")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".lis-policy.yaml"), []byte("target_copies: 2_per_region\n"), 0o644))
+	file := filepath.Join(dir, "data")
+	require.NoError(t, os.WriteFile(file, randomData(10, 1<<20), 0o644))
+	mc, err := rpc.Dial(meta.addr(), nil)
+	require.NoError(t, err)
+	defer mc.Close()
+	rec := chunkRecords(t, mc, file)[0]
+	var ids []string
+	var copies []*dataserverProc
+	for _, r := range rec.Replicas {
+		ids = append(ids, r.Dataserver)
+		copies = append(copies, dss[r.Dataserver])
+	}
+	require.Equal(t, []string{"perth-1", "sydney-1", "london-1", "london-2", "nyc-1"}, ids,
+		"two per region, a new site before a second host in one; one in us, which has one")
+	requireSameCopies(t, uint64(rec.ID), copies...)
+	out, err := runLis("policy", "show", file)
+	require.NoError(t, err, out)
+	require.Contains(t, out, `warning: region "us" has 1 live dataserver(s) with free space, fewer than the 2 copies per region asked for`)
+}
+
+// shippedBytes is what the dataserver ds has sent its replication peers,
+// before compression.
+func shippedBytes(t *testing.T, ds *dataserverProc) int64 {
+	t.Helper()
+	c, err := dataserver.Dial(ds.tcp)
+	require.NoError(t, err)
+	defer c.Close()
+	st, err := c.Stat(context.Background())
+	require.NoError(t, err)
+	var n int64
+	for _, p := range st.Peers {
+		n += p.RawBytes
+	}
+	return n
 }
