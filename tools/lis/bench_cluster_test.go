@@ -27,6 +27,7 @@ import (
 var (
 	clusterMB     = flag.Int("cluster.mb", 1024, "MiB that BenchmarkClusterWrite writes")
 	clusterNoRepl = flag.Bool("cluster.norepl", false, "BenchmarkClusterWrite also writes on three dataservers with one copy")
+	clusterRTT    = flag.Duration("cluster.rtt", 0, "BenchmarkClusterFsync: round trip added between the writer's host and the replica's (a user-space proxy)")
 )
 
 // BenchmarkClusterWrite: a large write + fsync through a mount whose
@@ -127,8 +128,7 @@ func processCPU(b *testing.B, pid int) time.Duration {
 // extra time too: on one machine it, not the network, is most of it.
 func BenchmarkClusterFsync(b *testing.B) {
 	needE2E(b)
-	_, sites := startSites(b, "perth", "london")
-	perth := sites["perth"].mnt
+	perth, london := distantPair(b, *clusterRTT)
 	lat := map[string]time.Duration{}
 	n := 200 * b.N
 	for _, ack := range []string{"local_only", "local_plus_one"} {
@@ -137,7 +137,7 @@ func BenchmarkClusterFsync(b *testing.B) {
 		require.NoError(b, os.WriteFile(filepath.Join(dir, ".lis-policy.yaml"), []byte("target_copies: 2\nwrite_ack: "+ack+"\n"), 0o644))
 		lat[ack] = fsyncLatency(b, filepath.Join(dir, "db"), n)
 	}
-	rtt := replicaRTT(b, sites["london"].ds, n)
+	rtt := replicaRTT(b, london, n)
 	extra := lat["local_plus_one"] - lat["local_only"]
 	b.ReportMetric(float64(lat["local_only"].Microseconds()), "µs/fsync-local_only")
 	b.ReportMetric(float64(lat["local_plus_one"].Microseconds()), "µs/fsync-local_plus_one")
@@ -164,10 +164,31 @@ func fsyncLatency(b *testing.B, path string, n int) time.Duration {
 	return time.Since(start) / time.Duration(n)
 }
 
-// replicaRTT is the mean time of a small RPC to the dataserver ds.
-func replicaRTT(b *testing.B, ds *dataserverProc, n int) time.Duration {
+// distantPair starts a metaservice, a dataserver at perth with a mount
+// (returned) and one at london, reached through a proxy that adds rtt to
+// every round trip (none when 0); it returns the mount and the address
+// london is reached at.
+func distantPair(b *testing.B, rtt time.Duration) (string, string) {
+	meta := startMetaservice(b, shortTempDir(b))
+	perth := startDataserver(b, shortTempDir(b), "perth-1", "--site", "perth", "--region", "au", "--meta", meta.addr())
+	listen := freePort(b)
+	reach := listen
+	if rtt > 0 {
+		reach = startDelayProxy(b, listen, rtt/2).addr()
+	}
+	startDataserver(b, shortTempDir(b), "london-1", "--site", "london", "--region", "eu", "--meta", meta.addr(),
+		"--listen", listen, "--advertise", reach)
+	mnt := filepath.Join(publicTempDir(b), "perth")
+	require.NoError(b, os.Mkdir(mnt, 0o755))
+	mountLis(b, "--meta", meta.addr(), "--dataserver", "unix:"+perth.unix, mnt)
+	require.Eventually(b, func() bool { return len(listDataservers(b, meta.addr())) == 2 }, 30*time.Second, 50*time.Millisecond)
+	return mnt, reach
+}
+
+// replicaRTT is the mean time of a small RPC to the dataserver at addr.
+func replicaRTT(b *testing.B, addr string, n int) time.Duration {
 	b.Helper()
-	c, err := dataserver.Dial(ds.tcp)
+	c, err := dataserver.Dial(addr)
 	require.NoError(b, err)
 	defer c.Close()
 	ctx := context.Background()

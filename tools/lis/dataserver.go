@@ -36,6 +36,7 @@ type dataserverFlags struct {
 	priorityHours      string
 	lazyWindow         time.Duration
 	lazyHighWater      int64
+	advertise          string
 }
 
 func init() {
@@ -82,6 +83,7 @@ refuses those calls with EPERM without it.`,
 	f.StringVar(&fl.replLimit, "replication-limit", "unlimited", "cap on the replication traffic out of this dataserver, to all peers (100mbps, 12.5MB/s, ...)")
 	f.BoolVar(&fl.replBurst, "replication-burst", false, "let an idle link send a second's worth of replication at once")
 	f.StringVar(&fl.priorityHours, "priority-hours", "", "daily window (local time, 22:00-06:00) in which the replication limit is lifted")
+	f.StringVar(&fl.advertise, "advertise", "", "address peers and remote clients reach this dataserver at, as registered (default: the --listen address; for NAT or a proxy)")
 	f.DurationVar(&fl.lazyWindow, "lazy-window", 30*time.Second, "how long an async_lazy chunk's changes wait before they are shipped as one batch")
 	f.Int64Var(&fl.lazyHighWater, "lazy-high-water", 256<<20, "bytes of async_lazy changes held back for one peer past which they are shipped at once")
 	cmd.MarkFlagRequired("dir")
@@ -177,7 +179,10 @@ func announce(ctx context.Context, srv *dataserver.Server, fl dataserverFlags) (
 		return nil, fmt.Errorf("metaservice %s: %w", fl.meta, err)
 	}
 	addr := srv.Addr()
-	if addr == "" {
+	switch {
+	case fl.advertise != "":
+		addr = fl.advertise
+	case addr == "":
 		addr = "unix:" + fl.unix
 	}
 	ctx, cancel := context.WithCancel(ctx)

@@ -361,3 +361,31 @@ func shippedBytes(t *testing.T, ds *dataserverProc) int64 {
 	}
 	return n
 }
+
+// TestE2EAdvertise: a dataserver registers the address it is told to
+// advertise (here a proxy 10 ms away), and peers and remote readers reach
+// it there.
+func TestE2EAdvertise(t *testing.T) {
+	needE2E(t)
+	meta := startMetaservice(t, shortTempDir(t))
+	listen := freePort(t)
+	proxy := startDelayProxy(t, listen, 5*time.Millisecond)
+	perth := startDataserver(t, shortTempDir(t), "perth-1", "--site", "perth", "--region", "au", "--meta", meta.addr(),
+		"--listen", listen, "--advertise", proxy.addr())
+	london := startDataserver(t, shortTempDir(t), "london-1", "--site", "london", "--region", "eu", "--meta", meta.addr())
+	require.Eventually(t, func() bool { return listDataservers(t, meta.addr())["perth-1"].Addr == proxy.addr() },
+		30*time.Second, 50*time.Millisecond, "perth-1 registered its advertised address")
+	base := publicTempDir(t)
+	mnts := map[string]string{}
+	for name, ds := range map[string]*dataserverProc{"perth": perth, "london": london} {
+		mnts[name] = filepath.Join(base, name)
+		require.NoError(t, os.Mkdir(mnts[name], 0o755))
+		mountLis(t, "--meta", meta.addr(), "--dataserver", "unix:"+ds.unix, mnts[name])
+	}
+	dir := filepath.Join(mnts["perth"], "one")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".lis-policy.yaml"), []byte("target_copies: 1\n"), 0o644))
+	data := randomData(11, 1<<20)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "f"), data, 0o644))
+	requireContent(t, filepath.Join(mnts["london"], "one", "f"), data, "read at london through perth's advertised address")
+}
