@@ -64,6 +64,10 @@ With --meta, the calls that decide what it accepts (leases, replica lists,
 deletions) are taken only from the metaservice: it keeps a token in
 --dir/admin.token, gives it to the metaservice in its heartbeats, and
 refuses those calls with EPERM without it.`,
+		Example: `  lis dataserver --dir /var/lib/lis/ds --id perth-1 --site perth --region au \
+      --listen 127.0.0.1:7301 --unix /run/lis/ds.sock --meta 127.0.0.1:7300
+  lis dataserver --dir /srv/ds --id london-1 --site london --region eu --listen 127.0.0.1:7302 \
+      --meta 127.0.0.1:7300 --replication-limit 100mbps --priority-hours 22:00-06:00`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDataserver(cmd.Context(), fl) },
 	}

@@ -87,6 +87,10 @@ func TestE2EMountHelper(t *testing.T) {
 	needE2E(t)
 	binDir := t.TempDir()
 	out, err := runLis("install-mount-helper", "--dir", binDir)
+	require.Error(t, err, "a link to the test's binary, in a temporary directory")
+	require.Contains(t, out, "will not stay there")
+	require.NoFileExists(t, filepath.Join(binDir, "mount.fuse.lis"))
+	out, err = runLis("install-mount-helper", "--dir", binDir, "--force")
 	require.NoError(t, err, "install-mount-helper: %s", out)
 	helper := filepath.Join(binDir, "mount.fuse.lis")
 	target, err := filepath.EvalSymlinks(helper)
@@ -102,7 +106,8 @@ func TestE2EMountHelper(t *testing.T) {
 		{name: "AllowOther", opts: "allow_other", allowOther: true},
 		{name: "AsMount8Passes", opts: "rw,noatime,allow_other", allowOther: true},
 		{name: "Fstab", opts: "defaults,noatime,_netdev,nofail,x-systemd.automount,x-systemd.mount-timeout=30,allow_other,attr_timeout=2", allowOther: true},
-		{name: "ReadOnlyPrivate", opts: "ro", rdonly: true},
+		{name: "RootDefault", opts: "rw", allowOther: true},
+		{name: "ReadOnlyPrivate", opts: "ro,noallow_other", rdonly: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			base := publicTempDir(t)
@@ -122,9 +127,18 @@ func TestE2EMountHelper(t *testing.T) {
 			} else {
 				require.NoError(t, err)
 			}
-			// Another user reaches the files only with allow_other.
+			// Another user reaches the files only with allow_other (a
+			// root mount's default), and then as the modes say.
 			err = asNobody("stat", mnt).Run()
 			require.Equal(t, tc.allowOther, err == nil, "stat as nobody: %v", err)
+			if tc.allowOther {
+				require.NoError(t, os.Mkdir(filepath.Join(mnt, "shared"), 0o755))
+				require.NoError(t, os.Chmod(filepath.Join(mnt, "shared"), 0o777))
+				out, err := asNobody("sh", "-c", "echo mine > "+mnt+"/shared/n && cat "+mnt+"/shared/n").CombinedOutput()
+				require.NoError(t, err, "nobody writes and reads: %s", out)
+				require.Equal(t, "mine\n", string(out))
+				require.Error(t, asNobody("sh", "-c", "echo no > "+mnt+"/f").Run(), "nobody may not write root's 0644 file")
+			}
 		})
 	}
 }
@@ -140,7 +154,7 @@ func TestE2EMount8(t *testing.T) {
 	sbin, err := filepath.EvalSymlinks("/sbin")
 	require.NoError(t, err)
 	binDir := t.TempDir()
-	out, err := runLis("install-mount-helper", "--dir", binDir)
+	out, err := runLis("install-mount-helper", "--dir", binDir, "--force")
 	require.NoError(t, err, "install-mount-helper: %s", out)
 	base := publicTempDir(t)
 	data, mnt, mnt2 := filepath.Join(base, "data"), filepath.Join(base, "mnt"), filepath.Join(base, "fstab-mnt")

@@ -25,8 +25,14 @@ subtree.`,
 // a daemonizing mount re-runs itself with them.
 var cliArgs []string
 
+// asMountHelper is set when mount(8) runs this binary as mount.fuse.lis:
+// a helper says nothing on success.
+var asMountHelper bool
+
 func main() {
-	cliArgs = helperArgs(filepath.Base(os.Args[0]), os.Args[1:])
+	argv0 := filepath.Base(os.Args[0])
+	asMountHelper = strings.HasPrefix(argv0, "mount.")
+	cliArgs = helperArgs(argv0, os.Args[1:])
 	rootCmd.SetArgs(cliArgs)
 	if err := rootCmd.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "lis:", err)

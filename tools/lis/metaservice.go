@@ -44,6 +44,8 @@ It serves on a TCP address (--listen HOST:PORT), a unix socket (--unix
 PATH), or both. Until TLS is configured, the transport is plaintext, so
 --listen must be a loopback address unless --insecure is given. It stops
 on SIGINT or SIGTERM, letting calls in flight finish.`,
+		Example: `  lis metaservice --meta-url embedded:/var/lib/lis/meta --listen 127.0.0.1:7300
+  lis metaservice --meta-url tikv://pd1:2379,pd2:2379/vol1 --unix /run/lis/meta.sock --listen 10.0.0.5:7300 --insecure`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runMetaservice(cmd.Context(), fl) },
 	}

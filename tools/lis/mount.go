@@ -33,7 +33,12 @@ As a mount helper (mount -t fuse.lis SOURCE MOUNTPOINT -o OPTIONS, or an
 /etc/fstab line; see lis install-mount-helper), SOURCE is the data directory
 of an embedded volume, or any word for a cluster client given -o meta=,dataserver=.
 
-Options (-o, comma-separated): ro, allow_other, attr_timeout=SECONDS,
+The daemon logs to a file in /run/lis (for root; /tmp/lis-UID for
+others), named in the line printed once mounted. A mount point whose daemon died (it answers "transport endpoint is
+not connected") is unmounted lazily and mounted again.
+
+Options (-o, comma-separated): ro, allow_other (the default when root
+mounts; noallow_other turns it off), attr_timeout=SECONDS,
 entry_timeout=SECONDS, negative_timeout=SECONDS (0 disables a cache; default
 1), ack_timeout=SECONDS (how long fsync and close wait for the copies
 write_ack asks for; default 30), read_cache=MiB (data read from other hosts
@@ -84,8 +89,8 @@ func runMount(ctx context.Context, mc *mountConfig, mountPoint string) error {
 	if err != nil {
 		return err
 	}
-	if st, err := os.Stat(mnt); err != nil || !st.IsDir() {
-		return fmt.Errorf("mount point %s: not a directory", mountPoint)
+	if err := checkMountPoint(mnt, mountPoint); err != nil {
+		return err
 	}
 	if mc.meta == "" && mc.dataDir == "" {
 		mc.dataDir = defaultDataDir()
@@ -93,10 +98,21 @@ func runMount(ctx context.Context, mc *mountConfig, mountPoint string) error {
 	if mc.meta != "" && mc.dataserver == "" {
 		return fmt.Errorf("--meta needs --dataserver (the co-located dataserver's address)")
 	}
-	if !mc.foreground {
-		return daemonize(mc, mnt)
+	if os.Geteuid() == 0 && !mc.noAllowOther {
+		// As JuiceFS does: a root mount serves every user, and the kernel
+		// still checks modes and ACLs (default_permissions).
+		mc.fs.AllowOther = true
 	}
-	return serveMount(ctx, mc, mnt)
+	if mc.foreground {
+		return serveMount(ctx, mc, mnt)
+	}
+	if err := daemonize(mc, mnt); err != nil {
+		return err
+	}
+	if !asMountHelper {
+		fmt.Printf("lis: mounted %s at %s (log: %s)\n", mc.volumeName(), mnt, runFile(mnt, "log"))
+	}
+	return nil
 }
 
 // serveMount mounts and serves until unmounted or told to stop.

@@ -21,6 +21,17 @@ type mountConfig struct {
 	debugAddr  string // loopback address for /metrics and /debug/pprof
 	fs         fs.Options
 	writeback  *bool // nil: the mode's default
+	// noAllowOther keeps a root mount to root (allow_other is the
+	// default when root mounts).
+	noAllowOther bool
+}
+
+// volumeName says which volume a mount serves, for messages.
+func (mc *mountConfig) volumeName() string {
+	if mc.meta != "" {
+		return "the volume of metaservice " + mc.meta
+	}
+	return "the embedded volume in " + mc.dataDir
 }
 
 // defaultDataDir is where the embedded volume lives when --data-dir is not
@@ -71,6 +82,8 @@ func applyMountOption(mc *mountConfig, key, val string, hasVal bool) error {
 		mc.fs.ReadOnly = true
 	case "allow_other":
 		mc.fs.AllowOther = true
+	case "noallow_other":
+		mc.fs.AllowOther, mc.noAllowOther = false, true
 	case "debug":
 		mc.fs.Debug = true
 	case "writeback_cache", "nowriteback_cache":

@@ -33,6 +33,13 @@ that is still in use stays mounted and the command fails.`,
 }
 
 func unmount(mnt string) error {
+	switch t := mountType(mnt); t {
+	case "fuse.lis":
+	case "":
+		return fmt.Errorf("%s is not a mount point", mnt)
+	default:
+		return fmt.Errorf("%s is not a Lis mount (it is %s): use umount", mnt, t)
+	}
 	pid := mountDaemon(mnt)
 	if pid == 0 {
 		// No daemon of ours (a foreground mount elsewhere, or a dead one):

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestE2EMountPointMessages: what `lis mount` and `lis umount` say when
+// the mount point is wrong, and the line a mount prints on success.
+func TestE2EMountPointMessages(t *testing.T) {
+	needE2E(t)
+	base := publicTempDir(t)
+	missing := filepath.Join(base, "no", "such")
+	out, err := runLis("mount", "--data-dir", filepath.Join(base, "data"), missing)
+	require.Error(t, err)
+	require.Contains(t, out, "mount point "+missing+" does not exist (create it with: mkdir -p "+missing+")")
+	file := filepath.Join(base, "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	out, err = runLis("mount", "--data-dir", filepath.Join(base, "data"), file)
+	require.Error(t, err)
+	require.Contains(t, out, "is not a directory")
+
+	out, err = runLis("umount", base)
+	require.Error(t, err)
+	require.Contains(t, out, base+" is not a mount point")
+
+	mnt := filepath.Join(base, "mnt")
+	require.NoError(t, os.Mkdir(mnt, 0o755))
+	out, err = runLis("mount", "--data-dir", filepath.Join(base, "data"), mnt)
+	require.NoError(t, err, out)
+	t.Cleanup(func() { unmountForCleanup(t, mnt) })
+	m := regexp.MustCompile(`^lis: mounted the embedded volume in (\S+) at (\S+) \(log: (\S+)\)\n$`).FindStringSubmatch(out)
+	require.NotNil(t, m, "the success line: %q", out)
+	require.Equal(t, mnt, m[2])
+	require.FileExists(t, m[3], "the log the line names")
+
+	out, err = runLis("version")
+	require.NoError(t, err, out)
+	require.Regexp(t, `^lis \S+.* go1\.`, out)
+}
+
+// TestE2ERemountAfterKill: after the mount daemon is killed (-9), `lis
+// mount` on the same mount point unmounts the dead mount, says so, and
+// mounts again; what was fsynced is there.
+func TestE2ERemountAfterKill(t *testing.T) {
+	needE2E(t)
+	m := mountEmbedded(t)
+	f, err := os.Create(filepath.Join(m.mnt, "db"))
+	require.NoError(t, err)
+	_, err = f.WriteString("fsynced before the crash")
+	require.NoError(t, err)
+	require.NoError(t, f.Sync())
+	require.NoError(t, f.Close())
+	pidText, err := os.ReadFile(runFile(m.mnt, "pid"))
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(pidText)))
+	require.NoError(t, err)
+	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+	require.Eventually(t, func() bool { return !alive(pid) }, 10*time.Second, 10*time.Millisecond)
+	_, err = os.Stat(m.mnt)
+	require.True(t, deadMount(err), "a dead FUSE mount: %v", err)
+
+	out, err := runLis("mount", "--data-dir", m.dataDir, m.mnt)
+	require.NoError(t, err, "%s\n%s", out, daemonLog(m.mnt))
+	require.Contains(t, out, "was a dead Lis mount (its daemon died); unmounted it, mounting again")
+	requireContent(t, filepath.Join(m.mnt, "db"), []byte("fsynced before the crash"), "after the remount")
+}
