@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/lis-fs/lis/metaservice/kv"
+	"github.com/lis-fs/lis/metaservice/policy"
 )
 
 // ShardInfo describes a shard for `lis shard list`.
@@ -132,6 +133,9 @@ func (s *Service) ListShards(ctx context.Context) ([]ShardInfo, error) {
 // SetShardSite records the site a shard's leaders should live in, for
 // placement rules.
 func (s *Service) SetShardSite(ctx context.Context, id ShardID, site string) error {
+	if err := policy.CheckLocation("site", site); err != nil {
+		return errnof(syscall.EINVAL, "shard %d: %s", id, err)
+	}
 	return s.update(ctx, func(t *tx) error {
 		k := shardRecordKey(id)
 		v, err := t.Get(k)

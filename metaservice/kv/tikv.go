@@ -63,13 +63,14 @@ var (
 func VolumePrefix(volume string) []byte { return []byte("lis/" + volume + "/") }
 
 // OpenTiKV connects to the TiKV cluster whose PD endpoints are pdAddrs and
-// opens volume on it. The engine owns the connection.
+// opens volume on it. The engine owns the connection. When no endpoint
+// accepts a connection within PDConnectTimeout it fails, naming them.
 func OpenTiKV(ctx context.Context, pdAddrs []string, volume string, opts ...Option) (*TiKV, error) {
 	if err := ValidVolume(volume); err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	if err := probePD(ctx, pdAddrs, PDConnectTimeout); err != nil {
+		return nil, fmt.Errorf("tikv connect: %w", err)
 	}
 	c, err := txnkv.NewClient(pdAddrs)
 	if err != nil {

@@ -171,7 +171,20 @@ func (p Policy) Validate() error {
 // point at when the file does not mention the first, and what is wrong.
 type problem struct{ field, alt, msg string }
 
-var regionName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
+// locationName is the rule for site and region names, wherever they
+// appear: policies, dataservers, shards.
+var locationName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
+
+const locationRule = "lower-case letters, digits, '-' and '_', starting with a letter, at most 63 long"
+
+// CheckLocation checks a site or region name (kind says which, for the
+// message) against the one rule Lis has for them.
+func CheckLocation(kind, name string) error {
+	if !locationName.MatchString(name) {
+		return fmt.Errorf("%s names are %s; got %s", kind, locationRule, quote(name))
+	}
+	return nil
+}
 
 // check returns the first rule p breaks, in the order the keys appear in a
 // canonical file, or nil.
@@ -213,9 +226,8 @@ func checkRegions(regions []string) *problem {
 	}
 	for i, r := range regions {
 		field := fmt.Sprintf("regions[%d]", i)
-		if !regionName.MatchString(r) {
-			return &problem{field: field, msg: fmt.Sprintf(
-				"region names are lower-case letters, digits, '-' and '_', starting with a letter, at most 63 long; got %s", quote(r))}
+		if err := CheckLocation("region", r); err != nil {
+			return &problem{field: field, msg: err.Error()}
 		}
 		if j := slices.Index(regions[:i], r); j >= 0 {
 			return &problem{field: field, msg: fmt.Sprintf("%s is listed twice (also regions[%d])", quote(r), j)}

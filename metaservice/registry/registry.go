@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/lis-fs/lis/metaservice/policy"
 )
 
 // Heartbeat is what a dataserver reports every few seconds; its first one
@@ -126,6 +128,13 @@ func (h *Heartbeat) Check() error {
 		return fmt.Errorf("dataserver %s: address %q", h.ID, h.Addr)
 	case h.Capacity < 0 || h.Free < 0 || h.JournalBytes < 0 || h.Behind < 0:
 		return fmt.Errorf("dataserver %s: negative figures in its heartbeat", h.ID)
+	}
+	for _, l := range [][2]string{{"site", h.Site}, {"region", h.Region}} {
+		if l[1] != "" { // a dataserver of one machine may have neither
+			if err := policy.CheckLocation(l[0], l[1]); err != nil {
+				return fmt.Errorf("dataserver %s: %w", h.ID, err)
+			}
+		}
 	}
 	return nil
 }

@@ -52,7 +52,8 @@ func TestAdmit(t *testing.T) {
 	require.Equal(t, "10.0.0.9:7301", d3.Addr)
 	require.Equal(t, t0.Add(2*time.Minute).UnixNano(), d3.Registered)
 
-	for _, bad := range []Heartbeat{{ID: "", Addr: "a:1"}, {ID: "a b", Addr: "a:1"}, {ID: "x", Addr: ""}, {ID: "x", Addr: "a:1", Free: -1}} {
+	for _, bad := range []Heartbeat{{ID: "", Addr: "a:1"}, {ID: "a b", Addr: "a:1"}, {ID: "x", Addr: ""}, {ID: "x", Addr: "a:1", Free: -1},
+		{ID: "x", Addr: "a:1", Site: "Bad Site!"}, {ID: "x", Addr: "a:1", Region: "EU"}} {
 		_, err := to.Admit(nil, bad, t0)
 		require.Error(t, err, "%+v", bad)
 	}

@@ -98,6 +98,11 @@ func runDataserver(ctx context.Context, fl dataserverFlags) error {
 	if fl.listen == "" && fl.unix == "" {
 		return errors.New("nothing to serve on: give --listen, --unix or both")
 	}
+	for _, l := range [][2]string{{"site", fl.site}, {"region", fl.region}} {
+		if err := policy.CheckLocation(l[0], l[1]); l[1] != "" && err != nil {
+			return fmt.Errorf("--%s: %w", l[0], err)
+		}
+	}
 	if fl.listen != "" && !rpc.IsLocalAddr(fl.listen) && !fl.insecure {
 		return fmt.Errorf("--listen %s is not a loopback address and TLS is not configured; "+
 			"use a loopback address or --unix, or --insecure on a trusted network", fl.listen)

@@ -73,3 +73,36 @@ func TestE2ERemountAfterKill(t *testing.T) {
 	require.Contains(t, out, "was a dead Lis mount (its daemon died); unmounted it, mounting again")
 	requireContent(t, filepath.Join(m.mnt, "db"), []byte("fsynced before the crash"), "after the remount")
 }
+
+// TestE2ELocationNames: site and region names follow one rule wherever
+// they are given: a dataserver's flags, a shard's site, a policy's regions.
+func TestE2ELocationNames(t *testing.T) {
+	needE2E(t)
+	out, err := runLis("dataserver", "--dir", shortTempDir(t), "--unix", filepath.Join(shortTempDir(t), "s"), "--site", "Bad Site!")
+	require.Error(t, err)
+	require.Contains(t, out, `--site: site names are lower-case letters, digits, '-' and '_', starting with a letter, at most 63 long; got "Bad Site!"`)
+	m := mountEmbedded(t)
+	out, err = runLis("shard", "site", "1", "Bad Site!", "--meta", "unix:"+filepath.Join(m.dataDir, "meta.sock"))
+	require.Error(t, err)
+	require.Contains(t, out, `site names are lower-case letters`)
+	pf := filepath.Join(m.mnt, ".lis-policy.yaml")
+	require.NoError(t, os.WriteFile(filepath.Join(m.mnt, "p.yaml"), []byte("target_copies: 1_per_region\nregions: [Perth]\n"), 0o644))
+	out, err = runLis("policy", "check", filepath.Join(m.mnt, "p.yaml"))
+	require.Error(t, err)
+	require.Contains(t, out, `region names are lower-case letters`)
+	require.NoFileExists(t, pf)
+}
+
+// TestE2EPDUnreachable: a metaservice pointed at a TiKV cluster whose PD
+// does not answer fails within kv.PDConnectTimeout with one message that
+// names the endpoints tried, not a flood of warnings.
+func TestE2EPDUnreachable(t *testing.T) {
+	needE2E(t)
+	dead := freePort(t)
+	start := time.Now()
+	out, err := runLis("metaservice", "--meta-url", "tikv://"+dead+"/vol", "--unix", filepath.Join(shortTempDir(t), "m.sock"))
+	require.Error(t, err)
+	require.Less(t, time.Since(start), 30*time.Second, "bounded")
+	require.Contains(t, out, "no PD endpoint answered within 10s: tried "+dead+" (")
+	require.Equal(t, 1, strings.Count(strings.TrimSpace(out), "\n")+1, "one message:\n%s", out)
+}
