@@ -45,6 +45,7 @@ func (e *engine) accept(cs *chunkState, m *Mutation) (journal.LSN, error) {
 
 // advanceState moves cs's acknowledged state past m.
 func advanceState(cs *chunkState, m *Mutation) {
+	cs.noteData(m)
 	switch m.Op {
 	case OpWrite, OpResyncData, OpAppend:
 		cs.size = max(cs.size, m.end())

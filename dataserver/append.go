@@ -114,7 +114,7 @@ func (e *engine) ackUnjournaled(ctx context.Context, cs *chunkState, m *Mutation
 	e.logical.Add(cs.size - oldSize)
 	cs.pending = append(cs.pending, pendingMut{version: cs.version, m: m})
 	cs.unjournaled++
-	resp := &WriteResp{Version: cs.version, Size: cs.size}
+	resp := &WriteResp{Version: cs.version, Size: cs.size, Blocks: cs.data.count()}
 	op := m.Op
 	cs.mu.Unlock()
 

@@ -32,7 +32,8 @@ type chunkState struct {
 	replicas  []Peer
 	replMode  ReplMode
 	owner     ChunkOwner
-	resyncing bool // replica side: a full copy is under way
+	data      dataBlocks // blocks that hold data (datablocks.go)
+	resyncing bool       // replica side: a full copy is under way
 	deleted   bool
 	lastLSN   journal.LSN
 	pending   []pendingMut

@@ -80,7 +80,7 @@ func (e *engine) mutate(ctx context.Context, m *Mutation, expected uint64, any, 
 	// frame: take what is needed from m now.
 	op, n := m.Op, len(m.Data)
 	lsn, err := e.accept(cs, m)
-	resp := &WriteResp{Version: cs.version, Size: cs.size}
+	resp := &WriteResp{Version: cs.version, Size: cs.size, Blocks: cs.data.count()}
 	cs.mu.Unlock()
 	if err != nil {
 		return nil, err

@@ -155,6 +155,7 @@ func syncStateFromFile(cs *chunkState) {
 	r := decodeReplicas([]byte(strings.Join(meta.Replicas, "\n")))
 	cs.replicas, cs.replMode, cs.owner = r.Replicas, r.Mode, r.Owner
 	cs.resyncing = meta.Flags&chunkstore.FlagResyncing != 0
+	cs.data.fromChunk(cs.file)
 }
 
 // dropEmpty removes chunks that hold nothing: data files left without a

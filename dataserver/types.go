@@ -41,6 +41,9 @@ type WriteResp struct {
 	Version uint64 `msgpack:"v"`
 	Size    int64  `msgpack:"s"`
 	Durable bool   `msgpack:"d,omitempty"`
+	// Blocks counts the chunk's blocks (chunkstore.BlockSize) that hold
+	// data, holes excluded, after the mutation.
+	Blocks uint32 `msgpack:"b,omitempty"`
 }
 
 // TruncateReq sets a chunk's size, with the same version rules as WriteReq.

@@ -19,7 +19,10 @@ func fillAttr(a *ms.Attr, out *fuse.Attr) {
 	if a.IsDir() {
 		out.Size = 4096
 	}
-	out.Blocks = (out.Size + 511) / 512
+	out.Blocks = (a.Allocated() + 511) / 512 // holes excluded (sparse files)
+	if a.IsDir() {
+		out.Blocks = 8
+	}
 	out.Mode = a.Mode
 	out.Nlink = a.Nlink
 	out.Uid, out.Gid = a.Uid, a.Gid

@@ -25,13 +25,15 @@ type Data interface {
 	// ID names the dataserver, as the metaservice's chunk records do.
 	ID() string
 	// Write stores data at off of chunk and returns the chunk's new
-	// version. With sync the write is durable before it returns.
-	Write(ctx context.Context, chunk uint64, off int64, data []byte, sync bool) (uint64, error)
+	// version and how many of its blocks hold data. With sync the write
+	// is durable before it returns.
+	Write(ctx context.Context, chunk uint64, off int64, data []byte, sync bool) (uint64, uint32, error)
 	// Read fills dst from off of chunk, and returns the version of the
 	// chunk it read; holes and bytes past the chunk's end read as zeros.
 	Read(ctx context.Context, chunk uint64, off int64, dst []byte) (uint64, error)
-	// Truncate sets a chunk's size and returns its new version.
-	Truncate(ctx context.Context, chunk uint64, size int64) (uint64, error)
+	// Truncate sets a chunk's size and returns its new version and how
+	// many of its blocks hold data.
+	Truncate(ctx context.Context, chunk uint64, size int64) (uint64, uint32, error)
 	// Sync makes every acknowledged write of chunk durable (all chunks
 	// with chunk 0).
 	Sync(ctx context.Context, chunk uint64) error

@@ -140,11 +140,12 @@ func (f *FS) writeAt(ctx context.Context, of *openFile, off uint64, data []byte,
 		within := off % ms.ChunkSize
 		n := min(uint64(len(data)), ms.ChunkSize-within)
 		var v uint64
+		var blocks uint32
 		var written *chunkRef
 		err := f.withLease(ctx, of, idx, func(ref *chunkRef) error {
 			var err error
 			written = ref
-			if v, err = f.data.Write(ctx, ref.id, int64(within), data[:n], sync || syncReplicated(ref)); err != nil {
+			if v, blocks, err = f.data.Write(ctx, ref.id, int64(within), data[:n], sync || syncReplicated(ref)); err != nil {
 				return fmt.Errorf("write chunk %x of inode %d: %w", ref.id, of.ino, err)
 			}
 			return nil
@@ -152,7 +153,7 @@ func (f *FS) writeAt(ctx context.Context, of *openFile, off uint64, data []byte,
 		if err != nil {
 			return err
 		}
-		of.wrote(idx, v, off+n)
+		of.wrote(idx, v, blocks, off+n)
 		if syncReplicated(written) {
 			// replication: sync. What was written stays written (and
 			// replication goes on) if this fails.

@@ -43,12 +43,12 @@ func (d *DataClient) ID() string { return d.id }
 // Write implements Data. Writes through a lease need no expected version:
 // the lease makes this client's dataserver the chunk's only writer, and
 // the returned version orders the chunk's mutations for its replicas.
-func (d *DataClient) Write(ctx context.Context, chunk uint64, off int64, data []byte, sync bool) (uint64, error) {
+func (d *DataClient) Write(ctx context.Context, chunk uint64, off int64, data []byte, sync bool) (uint64, uint32, error) {
 	r, err := d.c.Write(ctx, dataserver.WriteReq{Chunk: chunk, AnyVersion: true, Offset: off, Data: data, Sync: sync})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return r.Version, nil
+	return r.Version, r.Blocks, nil
 }
 
 // directReader is implemented by the in-process client, which reads into
@@ -83,12 +83,12 @@ func readFrom(ctx context.Context, c chunkReader, chunk uint64, off int64, dst [
 }
 
 // Truncate implements Data.
-func (d *DataClient) Truncate(ctx context.Context, chunk uint64, size int64) (uint64, error) {
+func (d *DataClient) Truncate(ctx context.Context, chunk uint64, size int64) (uint64, uint32, error) {
 	r, err := d.c.Truncate(ctx, dataserver.TruncateReq{Chunk: chunk, AnyVersion: true, Size: size})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return r.Version, nil
+	return r.Version, r.Blocks, nil
 }
 
 // Acked implements Data.

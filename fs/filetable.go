@@ -58,7 +58,7 @@ type openFile struct {
 	committing bool
 	grew       bool // size changed since the last durable commit
 	since      time.Time
-	pending    map[uint32]uint64
+	pending    map[uint32]chunkWrite // per chunk index, what to commit
 	// unsynced holds, per chunk index, the highest version written since
 	// the copies write_ack asks for last held everything (writeack.go).
 	unsynced map[uint32]uint64
@@ -98,7 +98,7 @@ func (t *fileTable) open(a *ms.Attr) (*openFile, *ms.Attr, bool) {
 	if !ok {
 		last := t.closed[a.Ino]
 		of = &openFile{ino: a.Ino, size: last.size, gen: last.gen, mtime: last.mtime, pages: last.pages,
-			pending: map[uint32]uint64{}, chunks: map[uint32]*chunkRef{}}
+			pending: map[uint32]chunkWrite{}, chunks: map[uint32]*chunkRef{}}
 		t.files[a.Ino] = of
 	}
 	of.refs++
@@ -128,7 +128,7 @@ func (t *fileTable) release(of *openFile) {
 }
 
 // wrote records an acknowledged write ending at end into chunk index.
-func (of *openFile) wrote(index uint32, version uint64, end uint64) {
+func (of *openFile) wrote(index uint32, version uint64, blocks uint32, end uint64) {
 	of.mu.Lock()
 	defer of.mu.Unlock()
 	if !of.dirty {
@@ -140,7 +140,7 @@ func (of *openFile) wrote(index uint32, version uint64, end uint64) {
 		of.grew = true
 	}
 	of.mtime = time.Now().UnixNano()
-	of.pending[index] = max(of.pending[index], version)
+	of.pending[index] = of.pending[index].newest(chunkWrite{version: version, blocks: blocks})
 	if of.unsynced == nil {
 		of.unsynced = map[uint32]uint64{}
 	}
@@ -161,12 +161,12 @@ func (t *fileTable) commit(ctx context.Context, of *openFile, durable bool) erro
 	}
 	size, mtime, grew := of.size, of.mtime, of.grew
 	versions := make([]ms.ChunkVersion, 0, len(of.pending))
-	for idx, v := range of.pending {
-		versions = append(versions, ms.ChunkVersion{Index: idx, Version: v, Dataserver: t.f.data.ID()})
+	for idx, w := range of.pending {
+		versions = append(versions, ms.ChunkVersion{Index: idx, Version: w.version, Dataserver: t.f.data.ID(), Blocks: w.blocks})
 	}
 	// Until the answer is here, the metaservice may or may not have
 	// these writes: committing keeps them in what this client reports.
-	of.dirty, of.committing, of.grew, of.pending = false, true, false, map[uint32]uint64{}
+	of.dirty, of.committing, of.grew, of.pending = false, true, false, map[uint32]chunkWrite{}
 	of.mu.Unlock()
 
 	a, err := t.f.meta.CommitWrite(ctx, of.ino, size, mtime, versions)
@@ -183,7 +183,7 @@ func (t *fileTable) commit(ctx context.Context, of *openFile, durable bool) erro
 		// Put it back so the next flush retries it.
 		of.dirty, of.grew = true, of.grew || grew
 		for _, v := range versions {
-			of.pending[v.Index] = max(of.pending[v.Index], v.Version)
+			of.pending[v.Index] = of.pending[v.Index].newest(chunkWrite{version: v.Version, blocks: v.Blocks})
 		}
 		return fmt.Errorf("commit writes of inode %d: %w", of.ino, err)
 	}
@@ -226,8 +226,9 @@ func (t *fileTable) commitAll(ctx context.Context, durable bool) error {
 
 // truncate prepares a size change of ino: pending writes are committed
 // first (a later commit must not grow the file back), and the chunk the
-// new end falls in is cut there on the dataserver.
-func (t *fileTable) truncate(ctx context.Context, ino ms.Ino, size uint64) error {
+// new end falls in is cut there on the dataserver; what it then holds goes
+// into req for the metaservice.
+func (t *fileTable) truncate(ctx context.Context, ino ms.Ino, size uint64, req *ms.SetAttrIn) error {
 	of := t.get(ino)
 	if of != nil {
 		if err := t.commit(ctx, of, false); err != nil {
@@ -244,12 +245,14 @@ func (t *fileTable) truncate(ctx context.Context, ino ms.Ino, size uint64) error
 		return err
 	}
 	if of == nil {
-		of = &openFile{ino: ino, chunks: map[uint32]*chunkRef{}, pending: map[uint32]uint64{}}
+		of = &openFile{ino: ino, chunks: map[uint32]*chunkRef{}, pending: map[uint32]chunkWrite{}}
 	}
 	return t.f.withLease(ctx, of, idx, func(ref *chunkRef) error {
-		if _, err := t.f.data.Truncate(ctx, ref.id, within); err != nil {
+		_, blocks, err := t.f.data.Truncate(ctx, ref.id, within)
+		if err != nil {
 			return fmt.Errorf("truncate chunk %x of inode %d: %w", ref.id, ino, err)
 		}
+		req.TailBlocks, req.TailKnown = blocks, true
 		return nil
 	})
 }
@@ -275,4 +278,19 @@ func (t *fileTable) truncated(a *ms.Attr) {
 			delete(of.chunks, idx)
 		}
 	}
+}
+
+// chunkWrite is a chunk's newest version written through this client and
+// how many of its blocks hold data then.
+type chunkWrite struct {
+	version uint64
+	blocks  uint32
+}
+
+// newest returns whichever of w and x is the later version.
+func (w chunkWrite) newest(x chunkWrite) chunkWrite {
+	if x.version >= w.version {
+		return x
+	}
+	return w
 }

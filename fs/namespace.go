@@ -46,7 +46,7 @@ func (f *FS) SetAttr(cancel <-chan struct{}, in *fuse.SetAttrIn, out *fuse.AttrO
 	ino := ms.Ino(in.NodeId)
 	req := setAttrIn(in)
 	if req.Valid&ms.SetSize != 0 {
-		if err := f.files.truncate(f.op(), ino, in.Size); err != nil {
+		if err := f.files.truncate(f.op(), ino, in.Size, &req); err != nil {
 			return status("truncate", err)
 		}
 	}

@@ -68,6 +68,7 @@ type ChunkVersion struct {
 	Index      uint32
 	Version    uint64
 	Dataserver string
+	Blocks     uint32 // the chunk's blocks that hold data at Version
 }
 
 // CommitWrite records the effect of writes: the file grows to at least
@@ -88,15 +89,16 @@ func (s *Service) CommitWrite(ctx context.Context, ino Ino, size uint64, mtime i
 		if a.Type() != syscall.S_IFREG {
 			return errnof(syscall.EINVAL, "write to inode %d of type %o", ino, a.Type())
 		}
+		before := a.Allocated()
 		for _, cv := range chunks {
-			if err := t.advanceChunk(ino, cv); err != nil {
+			delta, err := t.advanceChunk(ino, cv)
+			if err != nil {
 				return err
 			}
+			a.DataBlocks = uint64(int64(a.DataBlocks) + delta)
 		}
-		if size > a.Size {
-			t.usageDelta(ino.Shard(), 0, int64(size-a.Size))
-			a.Size = size
-		}
+		a.Size = max(a.Size, size)
+		t.usageDelta(ino.Shard(), 0, int64(a.Allocated())-int64(before))
 		a.Mtime, a.Ctime = mtime, t.now
 		a.Gen++
 		t.dropCaps(a)
@@ -107,13 +109,21 @@ func (s *Service) CommitWrite(ctx context.Context, ino Ino, size uint64, mtime i
 	return out, err
 }
 
-func (t *tx) advanceChunk(ino Ino, cv ChunkVersion) error {
+// advanceChunk records a committed chunk version and returns how many data
+// blocks the chunk gained (or, negative, lost): the newest version's count
+// is the chunk's.
+func (t *tx) advanceChunk(ino Ino, cv ChunkVersion) (int64, error) {
 	c, err := t.chunk(ino, cv.Index)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if c == nil {
-		return errnof(syscall.ENOENT, "commit to unallocated chunk %d of inode %d", cv.Index, ino)
+		return 0, errnof(syscall.ENOENT, "commit to unallocated chunk %d of inode %d", cv.Index, ino)
+	}
+	var delta int64
+	if cv.Version >= c.Version {
+		delta = int64(cv.Blocks) - int64(c.Blocks)
+		c.Blocks = cv.Blocks
 	}
 	c.Version = max(c.Version, cv.Version)
 	found := false
@@ -127,12 +137,13 @@ func (t *tx) advanceChunk(ino Ino, cv ChunkVersion) error {
 		c.Replicas = append(c.Replicas, Replica{Dataserver: cv.Dataserver, Version: cv.Version})
 	}
 	t.mustSet(chunkKey(ino, cv.Index), encode(c))
-	return nil
+	return delta, nil
 }
 
 // releaseChunks deletes ino's chunk records from index from on and queues
-// the chunks for deletion on the dataservers that hold them.
-func (t *tx) releaseChunks(ino Ino, from uint32) (int, error) {
+// the chunks for deletion on the dataservers that hold them. It returns
+// how many data blocks they held.
+func (t *tx) releaseChunks(ino Ino, from uint32) (uint64, error) {
 	start, end := chunkRange(ino, from)
 	type rec struct {
 		key []byte
@@ -152,7 +163,9 @@ func (t *tx) releaseChunks(ino Ino, from uint32) (int, error) {
 	if derr != nil {
 		return 0, derr
 	}
+	var blocks uint64
 	for _, r := range recs {
+		blocks += uint64(r.c.Blocks)
 		t.mustDelete(r.key)
 		d := deletion{Chunk: r.c.ID, Queued: t.now}
 		for _, rep := range r.c.Replicas {
@@ -160,7 +173,7 @@ func (t *tx) releaseChunks(ino Ino, from uint32) (int, error) {
 		}
 		t.mustSet(deleteQueueKey(r.c.ID), encode(&d))
 	}
-	return len(recs), nil
+	return blocks, nil
 }
 
 // Deletion is a chunk the dataservers should delete.
@@ -199,4 +212,30 @@ func (s *Service) AckDeletions(ctx context.Context, chunks []ChunkID) error {
 		}
 		return nil
 	})
+}
+
+// cutChunkBlocks sets the data-block count of the chunk that a truncation
+// to size cuts in the middle: to tail when its dataserver's count is known,
+// else to at most the blocks below size; it returns how many it dropped.
+func (t *tx) cutChunkBlocks(ino Ino, size uint64, tail uint32, known bool) (uint64, error) {
+	within := size % ChunkSize
+	if within == 0 {
+		return 0, nil
+	}
+	idx := uint32(size / ChunkSize)
+	c, err := t.chunk(ino, idx)
+	if err != nil || c == nil {
+		return 0, err
+	}
+	keep := uint32((within + DataBlockSize - 1) / DataBlockSize)
+	if known {
+		keep = min(keep, tail)
+	}
+	if c.Blocks <= keep {
+		return 0, nil
+	}
+	dropped := uint64(c.Blocks - keep)
+	c.Blocks = keep
+	t.mustSet(chunkKey(ino, idx), encode(c))
+	return dropped, nil
 }

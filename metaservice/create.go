@@ -134,6 +134,7 @@ func (t *tx) newInode(c *Cred, dir *Attr, ino Ino, n NewNode) (*Attr, error) {
 		a.Nlink = 2
 		a.ChildShard = dir.ChildShard
 	}
+	a.BlocksKnown = a.Type() == syscall.S_IFREG
 	if a.Type() == syscall.S_IFLNK {
 		a.Size = uint64(len(n.Target))
 	}

@@ -203,6 +203,8 @@ func (s *Service) isOrphan(ctx context.Context, ino Ino) (bool, error) {
 func (f *fsck) checkChunks(ctx context.Context, shard ShardID) error {
 	start, end := kindRange(shard, kChunk)
 	var maxLocal uint64
+	blocks := map[Ino]uint64{} // data blocks per file, from its chunks
+	attrs := map[Ino]*Attr{}
 	err := f.s.scanPaged(ctx, start, end, func(k, v []byte) error {
 		var c ChunkRecord
 		if err := decode(k, v, &c); err != nil {
@@ -222,11 +224,19 @@ func (f *fsck) checkChunks(ctx context.Context, shard ShardID) error {
 			f.report(ino, "chunk %d (%s) on a non-regular file", idx, c.ID)
 		case uint64(idx)*ChunkSize >= a.Size && a.Size > 0 || a.Size == 0 && c.Version > 0:
 			f.report(ino, "chunk %d (%s) past the end of the file (size %d)", idx, c.ID, a.Size)
+		default:
+			blocks[ino] += uint64(c.Blocks)
+			attrs[ino] = a
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("fsck: shard %d chunks: %w", shard, err)
+	}
+	for ino, n := range blocks {
+		if a := attrs[ino]; a.BlocksKnown && a.DataBlocks != n {
+			f.report(ino, "charged %d data blocks, its chunks hold %d", a.DataBlocks, n)
+		}
 	}
 	return f.checkCounter(ctx, shard, cChunk, maxLocal)
 }

@@ -52,6 +52,25 @@ type Attr struct {
 	// ChildShard is the shard a directory's new children are born in: its
 	// parent's ChildShard, or a new shard for a shard root.
 	ChildShard ShardID
+	// DataBlocks counts the blocks (DataBlockSize) of a regular file's
+	// chunks that hold data, holes excluded, as their dataservers last
+	// reported them; BlocksKnown says it is kept (files created before
+	// it was are charged their size). See Allocated.
+	DataBlocks  uint64
+	BlocksKnown bool
+}
+
+// DataBlockSize is the unit of Attr.DataBlocks: a dataserver's block.
+const DataBlockSize = 64 << 10
+
+// Allocated is the bytes a file is charged for (st_blocks, du, usage):
+// its data blocks, holes excluded, but never more than its size, so that
+// a small file is not charged a whole block.
+func (a *Attr) Allocated() uint64 {
+	if !a.BlocksKnown || a.Type() != syscall.S_IFREG {
+		return a.Size
+	}
+	return min(a.Size, a.DataBlocks*DataBlockSize)
 }
 
 // Type returns the S_IFMT bits of the mode.
@@ -97,6 +116,8 @@ type ChunkRecord struct {
 	// Mode is how the primary ships to the other Replicas: the
 	// replication of the file's policy when they were placed.
 	Mode dataserver.ReplMode
+	// Blocks counts the chunk's blocks that hold data, at Version.
+	Blocks uint32
 }
 
 // ShardRecord registers a shard.

@@ -153,7 +153,7 @@ func (t *tx) purge(a *Attr) error {
 		t.mustDelete(policyKey(a.Ino))
 		t.onCommit(t.s.policies.invalidate)
 	}
-	t.usageDelta(a.Ino.Shard(), -1, -int64(a.Size))
+	t.usageDelta(a.Ino.Shard(), -1, -int64(a.Allocated()))
 	return nil
 }
 

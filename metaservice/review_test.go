@@ -140,3 +140,30 @@ func testCopyVersions(t *testing.T, f *fixture) {
 	require.Zero(t, version("nyc"), "a copy the record does not have is not added")
 	require.Empty(t, f.dataservers()[0].Copies, "reports are not kept in the registry")
 }
+
+// testDataBlocks: a file is charged the data blocks its dataservers
+// report, holes excluded (st_blocks, du, usage), never more than its size;
+// a truncation gives back what it cuts.
+func testDataBlocks(t *testing.T, f *fixture) {
+	f.register("perth")
+	a := f.create(alice, RootIno, "sparse", 0644)
+	require.True(t, a.BlocksKnown)
+	_, err := f.s.AllocChunk(f.ctx, a.Ino, 0, "perth", time.Minute)
+	require.NoError(t, err)
+	_, err = f.s.AllocChunk(f.ctx, a.Ino, 2, "perth", time.Minute)
+	require.NoError(t, err)
+	size := uint64(3 * ChunkSize)
+	got, err := f.s.CommitWrite(f.ctx, a.Ino, size, 1, []ChunkVersion{
+		{Index: 0, Version: 3, Dataserver: "perth", Blocks: 4}, {Index: 2, Version: 1, Dataserver: "perth", Blocks: 1}})
+	require.NoError(t, err)
+	require.Equal(t, uint64(5), got.DataBlocks)
+	require.Equal(t, uint64(5*DataBlockSize), got.Allocated(), "holes are not charged")
+	got, err = f.s.CommitWrite(f.ctx, a.Ino, size, 2, []ChunkVersion{{Index: 0, Version: 2, Dataserver: "perth", Blocks: 9}})
+	require.NoError(t, err)
+	require.Equal(t, uint64(5), got.DataBlocks, "an older version's count is not the chunk's")
+
+	got, err = f.s.SetAttr(f.ctx, alice, a.Ino, SetAttrIn{Valid: SetSize, Size: 100 << 10, TailBlocks: 2, TailKnown: true})
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), got.DataBlocks, "chunk 2 released, chunk 0 cut to what its dataserver said")
+	require.Equal(t, uint64(100<<10), got.Allocated(), "never more than the size")
+}

@@ -37,6 +37,11 @@ type SetAttrIn struct {
 	Atime int64
 	Mtime int64
 	Ctime int64
+	// TailBlocks, with TailKnown, is how many data blocks the chunk the
+	// new size falls in holds once its dataserver cut it there (the client
+	// cuts it first); without it the count is bounded from the new size.
+	TailBlocks uint32
+	TailKnown  bool
 }
 
 // SetAttr changes an inode's mode, owner, size or times under the rules of
@@ -169,16 +174,23 @@ func setSize(t *tx, c *Cred, a *Attr, in *SetAttrIn) error {
 			return err
 		}
 	}
+	before := a.Allocated()
 	if in.Size < a.Size {
-		if _, err := t.releaseChunks(a.Ino, chunkCount(in.Size)); err != nil {
+		released, err := t.releaseChunks(a.Ino, chunkCount(in.Size))
+		if err != nil {
 			return err
 		}
+		cut, err := t.cutChunkBlocks(a.Ino, in.Size, in.TailBlocks, in.TailKnown)
+		if err != nil {
+			return err
+		}
+		a.DataBlocks -= min(a.DataBlocks, released+cut)
 	}
-	t.usageDelta(a.Ino.Shard(), 0, int64(in.Size)-int64(a.Size))
 	if in.Size != a.Size || in.Valid&SetFromHandle == 0 {
 		a.Mtime = t.now
 	}
 	a.Size = in.Size
+	t.usageDelta(a.Ino.Shard(), 0, int64(a.Allocated())-int64(before))
 	a.Gen++
 	t.dropCaps(a)
 	return nil

@@ -148,6 +148,7 @@ var suite = map[string]func(t *testing.T, f *fixture){
 	"Placement":           testPlacement,
 	"PlacementReview":     testPlacementReview,
 	"CopyVersions":        testCopyVersions,
+	"DataBlocks":          testDataBlocks,
 	"ShardRootRemoval":    testShardRootRemoval,
 	"FsckFindsStaleShard": testFsckFindsStaleShard,
 	"FsckFindsDamage":     testFsckFindsDamage,

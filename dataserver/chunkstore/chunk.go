@@ -467,3 +467,16 @@ func (s Snapshot) ID() uint64 { return s.chunk.id }
 
 // Meta returns the snapshotted metadata.
 func (s Snapshot) Meta() Meta { return s.side.Meta }
+
+// KnownCRCs returns the block checksums without computing stale ones: a
+// stale block (written in part, its checksum not yet known) reads as 0,
+// which no block of zeros has.
+func (c *Chunk) KnownCRCs() []uint32 {
+	out := append([]uint32(nil), c.crcs...)
+	for b := range out {
+		if c.stale.has(int64(b)) {
+			out[b] = 0
+		}
+	}
+	return out
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -105,4 +106,48 @@ func TestE2EPDUnreachable(t *testing.T) {
 	require.Less(t, time.Since(start), 30*time.Second, "bounded")
 	require.Contains(t, out, "no PD endpoint answered within 10s: tried "+dead+" (")
 	require.Equal(t, 1, strings.Count(strings.TrimSpace(out), "\n")+1, "one message:\n%s", out)
+}
+
+// TestE2ESparseFiles: a sparse file's st_blocks counts the blocks that
+// hold data, not its size, so du agrees with the source of a cp --sparse
+// and of a tar -S round trip, and a truncation gives blocks back.
+func TestE2ESparseFiles(t *testing.T) {
+	needE2E(t)
+	m := mountEmbedded(t)
+	src := filepath.Join(t.TempDir(), "sparse.img")
+	f, err := os.Create(src)
+	require.NoError(t, err)
+	for _, off := range []int64{0, 5 << 20, 200 << 20} { // 64 KiB-aligned data, as the dataserver's blocks
+		_, err := f.WriteAt(randomData(uint64(off), 128<<10), off)
+		require.NoError(t, err)
+	}
+	require.NoError(t, f.Truncate(256<<20))
+	require.NoError(t, f.Close())
+	du := func(p string) string {
+		out, err := exec.Command("du", "-B1", p).CombinedOutput()
+		require.NoError(t, err, string(out))
+		return strings.Fields(string(out))[0]
+	}
+	want := du(src)
+	require.Equal(t, strconv.Itoa(3*128<<10), want, "the source holds 384 KiB of a 256 MiB file")
+
+	dst := filepath.Join(m.mnt, "sparse.img")
+	out, err := exec.Command("cp", "--sparse=always", src, dst).CombinedOutput()
+	require.NoError(t, err, string(out))
+	st, err := os.Stat(dst)
+	require.NoError(t, err)
+	require.Equal(t, int64(256<<20), st.Size())
+	require.Equal(t, want, du(dst), "du of the copy on Lis")
+
+	back := t.TempDir()
+	tarball := filepath.Join(back, "s.tar")
+	out, err = exec.Command("tar", "-cSf", tarball, "-C", m.mnt, "sparse.img").CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.NoError(t, os.Mkdir(filepath.Join(m.mnt, "x"), 0o755))
+	out, err = exec.Command("tar", "-xSf", tarball, "-C", filepath.Join(m.mnt, "x")).CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Equal(t, want, du(filepath.Join(m.mnt, "x", "sparse.img")), "du after a tar -S round trip")
+
+	require.NoError(t, os.Truncate(dst, 1<<20))
+	require.Equal(t, strconv.Itoa(128<<10), du(dst), "a truncation gives the blocks past it back")
 }
