@@ -94,3 +94,16 @@ func (l *Local) GrantLease(ctx context.Context, lease Lease) error {
 func (l *Local) Delete(ctx context.Context, chunk uint64) error {
 	return l.s.deleteChunk(ctx, chunk)
 }
+
+// ChunkIDs lists the chunks this dataserver holds (deleted ones aside).
+func (l *Local) ChunkIDs() []uint64 {
+	var out []uint64
+	for _, cs := range l.s.e.snapshotStates() {
+		cs.mu.RLock()
+		if !cs.deleted {
+			out = append(out, cs.id)
+		}
+		cs.mu.RUnlock()
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package metaservice
 
 import (
+	"syscall"
 	"testing"
 	"time"
 
@@ -166,4 +167,37 @@ func testDataBlocks(t *testing.T, f *fixture) {
 	require.NoError(t, err)
 	require.Equal(t, uint64(2), got.DataBlocks, "chunk 2 released, chunk 0 cut to what its dataserver said")
 	require.Equal(t, uint64(100<<10), got.Allocated(), "never more than the size")
+}
+
+// testReconcileChunks: at a one-machine volume's start, chunks no record
+// names and records past their file's size go to the deletion queue;
+// chunks within a file stay.
+func testReconcileChunks(t *testing.T, f *fixture) {
+	f.register("ds1")
+	a := f.create(alice, RootIno, "f", 0644)
+	c0, err := f.s.AllocChunk(f.ctx, a.Ino, 0, "ds1", time.Minute)
+	require.NoError(t, err)
+	c1, err := f.s.AllocChunk(f.ctx, a.Ino, 1, "ds1", time.Minute)
+	require.NoError(t, err)
+	_, err = f.s.CommitWrite(f.ctx, a.Ino, 100, 1, []ChunkVersion{{Index: 0, Version: 1, Dataserver: "ds1", Blocks: 1}})
+	require.NoError(t, err)
+	const lost = ChunkID(1 << 40)
+	n, err := f.s.ReconcileChunks(f.ctx, "ds1", []uint64{uint64(c0.ID), uint64(c1.ID), uint64(lost)})
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	dels, err := f.s.PendingDeletions(f.ctx, 10)
+	require.NoError(t, err)
+	var queued []ChunkID
+	for _, d := range dels {
+		queued = append(queued, d.Chunk)
+	}
+	require.ElementsMatch(t, []ChunkID{c1.ID, lost}, queued)
+	_, err = f.s.chunkRecord(f.ctx, a.Ino, 1)
+	requireErrno(t, err, syscall.ENOENT)
+	_, err = f.s.chunkRecord(f.ctx, a.Ino, 0)
+	require.NoError(t, err, "the chunk within the file stays")
+	f.fsckClean()
+	n, err = f.s.ReconcileChunks(f.ctx, "ds1", []uint64{uint64(c0.ID), uint64(c1.ID), uint64(lost)})
+	require.NoError(t, err)
+	require.Zero(t, n, "queued ones are not queued again")
 }

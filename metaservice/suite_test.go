@@ -149,6 +149,7 @@ var suite = map[string]func(t *testing.T, f *fixture){
 	"PlacementReview":     testPlacementReview,
 	"CopyVersions":        testCopyVersions,
 	"DataBlocks":          testDataBlocks,
+	"ReconcileChunks":     testReconcileChunks,
 	"ShardRootRemoval":    testShardRootRemoval,
 	"FsckFindsStaleShard": testFsckFindsStaleShard,
 	"FsckFindsDamage":     testFsckFindsDamage,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -64,6 +65,9 @@ func MountEmbedded(ctx context.Context, cfg Config) (_ *Volume, err error) {
 	}
 	ds, err := v.startData(ctx, meta)
 	if err != nil {
+		return nil, err
+	}
+	if err := reclaimLeftovers(ctx, meta, ds); err != nil {
 		return nil, err
 	}
 	v.meta = meta
@@ -187,4 +191,19 @@ func (v *Volume) close(ctx context.Context) error {
 	}
 	v.closers = nil
 	return errors.Join(errs...)
+}
+
+// reclaimLeftovers gives back, before any client, the space a crash left
+// held: chunks no file holds any more (metaservice.ReconcileChunks), which
+// the metaservice then deletes from the dataserver.
+func reclaimLeftovers(ctx context.Context, meta *ms.Service, ds *dataserver.Local) error {
+	n, err := meta.ReconcileChunks(ctx, dataserverID, ds.ChunkIDs())
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return nil
+	}
+	slog.Info("lis: reclaiming chunks that no file holds (left by a crash)", "chunks", n)
+	return meta.ReclaimChunks(ctx)
 }
