@@ -60,7 +60,13 @@ func (t *tx) dataserver(id string) (*registry.Dataserver, error) {
 		return nil, err
 	}
 	d := new(registry.Dataserver)
-	return d, decode(k, v, d)
+	if err := decode(k, v, d); err != nil {
+		// A record an older Lis wrote (its fields have moved): the
+		// registry is soft state, and this heartbeat writes it anew.
+		t.s.log.Warn("dataserver record in an old format; registering it anew", "id", id, "err", err)
+		return nil, nil
+	}
+	return d, nil
 }
 
 // ListDataservers returns every registered dataserver, by ID, with its
@@ -80,16 +86,14 @@ func (s *Service) listDataservers(ctx context.Context) ([]DataserverStatus, erro
 	err := s.view(ctx, func(t *tx) error {
 		out = out[:0]
 		start := []byte{tagGlobal, gDataserver}
-		var derr error
-		err := t.Scan(start, prefixEnd(start), 0, func(k, v []byte) bool {
+		return t.Scan(start, prefixEnd(start), 0, func(k, v []byte) bool {
 			var d registry.Dataserver
-			if derr = decode(k, v, &d); derr != nil {
-				return false
+			if decode(k, v, &d) != nil {
+				return true // an older Lis's record: its next heartbeat rewrites it
 			}
 			out = append(out, DataserverStatus{Dataserver: d, Liveness: s.opts.Liveness.Liveness(&d, time.Unix(0, t.now))})
 			return true
 		})
-		return firstErr(err, derr)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list dataservers: %w", err)
