@@ -122,7 +122,7 @@ func (cs *chunkState) noteData(m *Mutation) {
 	case OpPatch:
 		segs, _ := patchSegments(m.Data, int64(m.Arg)) // checked when decoded
 		for _, s := range segs {
-			cs.data.add(s.off, s.off+int64(len(s.data)))
+			cs.data.write(s.off, s.data)
 		}
 		cs.data.cut(int64(m.Arg))
 	case OpDelete:

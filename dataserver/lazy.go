@@ -53,21 +53,32 @@ func (s *sender) takeDueLazy() []uint64 {
 	return due
 }
 
-// nextLazyDue returns when the earliest lazy batch closes its window (zero
-// if none is waiting), so that a session idle on the journal wakes for it.
+// nextLazyDue returns when the earliest lazy batch is due (zero if none
+// is waiting), so that a session idle on the journal wakes for it. A
+// chunk whose batch is in flight waits for its ack instead, which kicks
+// the session (recvAcks).
 func (s *sender) nextLazyDue() time.Time {
+	now := s.r.e.cfg.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var first time.Time
 	for _, st := range s.chunks {
-		if st.lazy && !st.dirtySince.IsZero() && (first.IsZero() || st.dirtySince.Before(first)) {
-			first = st.dirtySince
+		var at time.Time
+		switch {
+		case !st.lazy || st.copyVersion != 0:
+			continue
+		case st.want > st.acked:
+			at = now
+		case !st.dirtySince.IsZero():
+			at = st.dirtySince.Add(s.r.e.cfg.LazyWindow)
+		default:
+			continue
+		}
+		if first.IsZero() || at.Before(first) {
+			first = at
 		}
 	}
-	if first.IsZero() {
-		return first
-	}
-	return first.Add(s.r.e.cfg.LazyWindow)
+	return first
 }
 
 // markDirtyLocked notes that the peer lacks n more bytes of lazy chunk st.

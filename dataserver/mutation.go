@@ -27,7 +27,8 @@ const (
 	OpReplicas
 	// OpResyncBegin starts a full copy that will end at Version: until
 	// OpResyncEnd the replica's chunk is not a consistent version and is
-	// not readable.
+	// not readable. Arg, when not 0, is 1 + the version the copy was
+	// planned against: a replica at another version refuses it (a gap).
 	OpResyncBegin
 	// OpResyncData writes one block of a full copy (no version change).
 	OpResyncData

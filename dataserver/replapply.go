@@ -48,8 +48,8 @@ func (e *engine) applyReplicated(m *Mutation) (replOutcome, error) {
 			return out, nil
 		}
 	case OpResyncBegin:
-		if cs.deleted {
-			out.gap = true
+		if cs.deleted || m.Arg != 0 && (cs.resyncing || cs.version != m.Arg-1) {
+			out.gap = true // not the state the copy was planned against
 			return out, nil
 		}
 	case OpResyncEnd:

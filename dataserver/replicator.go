@@ -86,6 +86,7 @@ func (r *replicator) replicasChanged(chunk uint64, old, new []Peer, mode ReplMod
 	fresh := r.e.unwritten(chunk)
 	for _, p := range new {
 		s := r.senders[p.ID]
+		fresh := fresh && s != nil // a new sender's journal consumer starts later: it may miss the first writes
 		if s == nil {
 			s = newSender(r.ctx, r, p)
 			r.senders[p.ID] = s

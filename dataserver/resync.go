@@ -93,11 +93,11 @@ func (ss *session) copyChunk(ctx context.Context, chunk uint64) error {
 	if !due {
 		return nil
 	}
-	_, plan, err := ss.plan(ctx, chunk)
+	theirs, plan, err := ss.plan(ctx, chunk)
 	if err != nil || plan == nil {
 		return err
 	}
-	return ss.sendCopy(ctx, chunk, plan)
+	return ss.sendCopy(ctx, chunk, plan, theirs)
 }
 
 // sendBatch sends a lazy chunk's batch: the blocks in which the peer's
@@ -110,7 +110,7 @@ func (ss *session) sendBatch(ctx context.Context, chunk uint64) error {
 		return err
 	}
 	if plan.confirm || theirs.Resyncing || theirs.Version >= plan.version || plan.bytes() > maxPatchBytes {
-		return ss.sendCopy(ctx, chunk, plan)
+		return ss.sendCopy(ctx, chunk, plan, theirs)
 	}
 	data := encodePatch(plan.blocks)
 	ss.bb.add(&Mutation{Op: OpPatch, Chunk: chunk, Version: plan.version, Offset: int64(theirs.Version),
@@ -145,11 +145,20 @@ func (ss *session) plan(ctx context.Context, chunk uint64) (*Checksums, *copyPla
 	return theirs, nil, nil
 }
 
-// sendCopy sends plan as a full copy (or a confirmation).
-func (ss *session) sendCopy(ctx context.Context, chunk uint64, plan *copyPlan) error {
+// sendCopy sends plan, made against the peer's state theirs, as a full
+// copy (or a confirmation). The copy names the version it was planned
+// against (Arg: that version + 1), so a peer that has moved since (a
+// batch still in flight when the plan was made) refuses it as a gap
+// instead of taking only the blocks that differed from a state it no
+// longer has: the sender plans again.
+func (ss *session) sendCopy(ctx context.Context, chunk uint64, plan *copyPlan, theirs *Checksums) error {
 	var copied int64
 	if !plan.confirm {
-		ss.bb.add(&Mutation{Op: OpResyncBegin, Chunk: chunk, Version: plan.version, CRC: chunkstore.CRC(nil)})
+		var base uint64
+		if !theirs.Resyncing {
+			base = theirs.Version + 1
+		}
+		ss.bb.add(&Mutation{Op: OpResyncBegin, Chunk: chunk, Version: plan.version, Arg: base, CRC: chunkstore.CRC(nil)})
 		for _, b := range plan.blocks {
 			ss.bb.add(&Mutation{Op: OpResyncData, Chunk: chunk, Version: plan.version, Offset: b.off,
 				CRC: chunkstore.CRC(b.data), Data: b.data})

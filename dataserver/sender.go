@@ -129,6 +129,7 @@ func (s *sender) needResyncLocked(chunk uint64) {
 	case st.lazy:
 		st.want = max(st.want, st.sent) // what it was sent is lacking: redo at once
 		s.markDirtyLocked(st, 0)
+		s.kickLocked()
 		return
 	}
 	st.resync = true

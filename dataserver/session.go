@@ -261,6 +261,9 @@ func (ss *session) recvAcks() error {
 				st.acked = max(st.acked, v)
 				if st.copyVersion != 0 && a.Seq >= st.copySeq {
 					st.copyVersion, st.copySeq = 0, 0
+					if st.lazy && (!st.dirtySince.IsZero() || st.want > st.acked) {
+						s.kickLocked() // its next batch may be due now
+					}
 				}
 			}
 		}

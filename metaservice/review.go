@@ -9,6 +9,7 @@ import (
 
 	"github.com/lis-fs/lis/dataserver"
 	"github.com/lis-fs/lis/metaservice/policy"
+	"github.com/lis-fs/lis/metaservice/replicaset"
 )
 
 // Placement review. When a directory's policy is set, replaced or cleared,
@@ -255,6 +256,11 @@ func (s *Service) reviewChunk(ctx context.Context, ino Ino, c indexedChunk, p po
 		return false, s.recopy(ctx, ino, c, union, mode)
 	case len(have) == len(wantIDs):
 		return true, nil
+	case len(list) > 1 && len(replicaset.Shortfalls(p, Candidates(list))) > 0:
+		// The placement is short of the policy (a dataserver down, full
+		// or missing): a copy outside it may be one the policy still
+		// needs, so none is dropped until the cluster can hold it.
+		return false, nil
 	}
 	return s.dropSurplus(ctx, ino, c, wantIDs, without(have, wantIDs))
 }

@@ -106,6 +106,19 @@ func testPlacementReview(t *testing.T, f *fixture) {
 	f.ds.Down("fake:perth", false)
 	f.reviewAll()
 	require.Len(t, f.copiesOf(a.Ino), 3)
+
+	// While the cluster cannot hold the policy (the others are full), a
+	// copy outside the placement may be one it still needs: none goes.
+	for _, id := range []string{"london", "nyc", "tokyo"} {
+		hb := registry.Heartbeat{ID: id, Addr: "fake:" + id, Site: id, Region: id, Capacity: 100, Free: 0}
+		require.NoError(t, f.s.DataserverHeartbeat(f.ctx, hb))
+	}
+	f.now = f.now.Add(2 * time.Second) // past the registry snapshot's life
+	require.NoError(t, f.s.SetPolicy(f.ctx, alice, d.Ino, []byte("target_copies: 2\n")))
+	for range 5 {
+		require.NoError(t, f.s.ReviewPlacement(f.ctx))
+	}
+	require.Len(t, f.copiesOf(a.Ino), 3, "nothing dropped while the placement is short")
 }
 
 // testCopyVersions: the copy versions a heartbeat reports reach the chunk
