@@ -44,14 +44,20 @@ func (s *Service) adminContext(ctx context.Context, addr string) context.Context
 	return ctx
 }
 
-// adminToken looks tokens up by address in a registry listing.
+// adminToken looks tokens up by address in a registry listing; when
+// several records share the address (a dataserver re-created under another
+// ID), the most recently heard from wins.
 func adminToken(list []DataserverStatus, err error) func(addr string) string {
 	return func(addr string) string {
-		for _, d := range list {
-			if err == nil && d.Addr == addr {
-				return d.AdminToken
+		var best *DataserverStatus
+		for i, d := range list {
+			if err == nil && d.Addr == addr && (best == nil || d.LastBeat > best.LastBeat) {
+				best = &list[i]
 			}
 		}
-		return ""
+		if best == nil {
+			return ""
+		}
+		return best.AdminToken
 	}
 }

@@ -99,6 +99,29 @@ func (t *tx) queueDeletion(chunk ChunkID, ids []string) error {
 	return nil
 }
 
+// unqueueDeletion takes ids out of chunk's queued deletion, if any.
+func (t *tx) unqueueDeletion(chunk ChunkID, ids []string) error {
+	k := deleteQueueKey(chunk)
+	v, err := t.Get(k)
+	if err != nil || v == nil {
+		return err
+	}
+	var d deletion
+	if err := decode(k, v, &d); err != nil {
+		return err
+	}
+	left := without(d.Replicas, ids)
+	switch {
+	case len(left) == len(d.Replicas):
+	case len(left) == 0:
+		t.mustDelete(k)
+	default:
+		d.Replicas = left
+		t.mustSet(k, encode(&d))
+	}
+	return nil
+}
+
 // reclaim deletes d's copies and updates the queue: gone when every copy
 // is, else down to the copies left.
 func (s *Service) reclaim(ctx context.Context, d Deletion) error {

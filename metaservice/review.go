@@ -340,7 +340,8 @@ func (s *Service) setCopies(ctx context.Context, ino Ino, c indexedChunk, ids []
 		cur.Replicas, cur.Mode = reps, mode
 		t.mustSet(chunkKey(ino, c.index), encode(cur))
 		out = cur
-		return nil
+		// A copy wanted again must not be deleted by an old queued drop.
+		return t.unqueueDeletion(cur.ID, ids)
 	})
 	return out, err
 }

@@ -150,6 +150,7 @@ var suite = map[string]func(t *testing.T, f *fixture){
 	"CopyVersions":        testCopyVersions,
 	"DataBlocks":          testDataBlocks,
 	"ReconcileChunks":     testReconcileChunks,
+	"ReviewUnqueues":      testReviewUnqueuesWantedCopy,
 	"ShardRootRemoval":    testShardRootRemoval,
 	"FsckFindsStaleShard": testFsckFindsStaleShard,
 	"FsckFindsDamage":     testFsckFindsDamage,
