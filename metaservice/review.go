@@ -54,9 +54,16 @@ func (t *tx) queueReview(ino Ino) {
 // It returns the errors of reviews that could not finish; they stay
 // queued for the next pass.
 func (s *Service) ReviewPlacement(ctx context.Context) error {
-	jobs, err := s.reviewJobs(ctx, reviewBatch)
+	// Each pass goes on after the last one's jobs, so that reviews that
+	// cannot finish yet (a primary down) do not hold back the rest.
+	jobs, err := s.reviewJobs(ctx, Ino(s.reviewAfter.Load()), reviewBatch)
 	if err != nil {
 		return err
+	}
+	if len(jobs) < reviewBatch {
+		s.reviewAfter.Store(0) // the end: the next pass starts over
+	} else {
+		s.reviewAfter.Store(uint64(jobs[len(jobs)-1].Ino))
 	}
 	var errs []error
 	for _, j := range jobs {
@@ -69,18 +76,23 @@ func (s *Service) ReviewPlacement(ctx context.Context) error {
 
 // PendingReviews is how many placement reviews are queued (at most limit).
 func (s *Service) PendingReviews(ctx context.Context, limit int) (int, error) {
-	jobs, err := s.reviewJobs(ctx, limit)
+	jobs, err := s.reviewJobs(ctx, 0, limit)
 	return len(jobs), err
 }
 
-// reviewJobs returns up to limit queued reviews, in inode order.
-func (s *Service) reviewJobs(ctx context.Context, limit int) ([]reviewJob, error) {
+// reviewJobs returns up to limit queued reviews of inodes after after, in
+// inode order.
+func (s *Service) reviewJobs(ctx context.Context, after Ino, limit int) ([]reviewJob, error) {
 	var out []reviewJob
 	err := s.view(ctx, func(t *tx) error {
 		out = out[:0]
-		start := []byte{tagGlobal, gReview}
+		prefix := []byte{tagGlobal, gReview}
+		start := prefix
+		if after > 0 {
+			start = reviewKey(after + 1)
+		}
 		var derr error
-		err := t.Scan(start, prefixEnd(start), limit, func(k, v []byte) bool {
+		err := t.Scan(start, prefixEnd(prefix), limit, func(k, v []byte) bool {
 			var j reviewJob
 			derr = decode(k, v, &j)
 			out = append(out, j)

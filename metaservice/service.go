@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -96,6 +97,9 @@ type Service struct {
 	usage    *usageTracker
 	policies *policyCache
 	locks    *lockWaiters
+	// reviewAfter is where the next placement review pass goes on in the
+	// queue (review.go).
+	reviewAfter atomic.Uint64
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
