@@ -108,13 +108,7 @@ func (r *replicator) shipNow(chunk uint64) {
 	cs.mu.RLock()
 	v := cs.version
 	cs.mu.RUnlock()
-	r.mu.Lock()
-	senders := make([]*sender, 0, len(r.senders))
-	for _, s := range r.senders {
-		senders = append(senders, s)
-	}
-	r.mu.Unlock()
-	for _, s := range senders {
+	for _, s := range r.sendersNow() {
 		s.want(chunk, v)
 	}
 }

@@ -200,12 +200,7 @@ func (r *replicator) conn(addr string) (*grpc.ClientConn, error) {
 
 // info describes the replicas of chunk, for ChunkInfo.
 func (r *replicator) info(chunk uint64) []ReplicaInfo {
-	r.mu.Lock()
-	senders := make([]*sender, 0, len(r.senders))
-	for _, s := range r.senders {
-		senders = append(senders, s)
-	}
-	r.mu.Unlock()
+	senders := r.sendersNow()
 	var out []ReplicaInfo
 	for _, s := range senders {
 		if ri, ok := s.info(chunk); ok {
@@ -218,12 +213,7 @@ func (r *replicator) info(chunk uint64) []ReplicaInfo {
 
 // peerStats describes every sender, for Stat.
 func (r *replicator) peerStats() []PeerStat {
-	r.mu.Lock()
-	senders := make([]*sender, 0, len(r.senders))
-	for _, s := range r.senders {
-		senders = append(senders, s)
-	}
-	r.mu.Unlock()
+	senders := r.sendersNow()
 	out := make([]PeerStat, 0, len(senders))
 	for _, s := range senders {
 		out = append(out, s.stat())
@@ -256,4 +246,16 @@ func (e *engine) unwritten(chunk uint64) bool {
 	cs.mu.RLock()
 	defer cs.mu.RUnlock()
 	return !cs.exists()
+}
+
+// sendersNow returns the senders as they are now; they are used without
+// r.mu, which a sender's own lock must not be taken under.
+func (r *replicator) sendersNow() []*sender {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*sender, 0, len(r.senders))
+	for _, s := range r.senders {
+		out = append(out, s)
+	}
+	return out
 }

@@ -81,35 +81,29 @@ func (s *Service) dropCopies(ctx context.Context, chunk ChunkID, ids []string) e
 // queueDeletion queues the deletion of chunk's copies on ids, with those
 // already queued.
 func (t *tx) queueDeletion(chunk ChunkID, ids []string) error {
-	k := deleteQueueKey(chunk)
-	d := deletion{Chunk: chunk, Queued: t.now}
-	if v, err := t.Get(k); err != nil {
+	d, err := t.queuedDeletion(chunk)
+	if err != nil {
 		return err
-	} else if v != nil {
-		if err := decode(k, v, &d); err != nil {
-			return err
-		}
+	}
+	if d == nil {
+		d = &deletion{Chunk: chunk, Queued: t.now}
 	}
 	for _, id := range ids {
 		if !slices.Contains(d.Replicas, id) {
 			d.Replicas = append(d.Replicas, id)
 		}
 	}
-	t.mustSet(k, encode(&d))
+	t.mustSet(deleteQueueKey(chunk), encode(d))
 	return nil
 }
 
 // unqueueDeletion takes ids out of chunk's queued deletion, if any.
 func (t *tx) unqueueDeletion(chunk ChunkID, ids []string) error {
+	d, err := t.queuedDeletion(chunk)
+	if err != nil || d == nil {
+		return err
+	}
 	k := deleteQueueKey(chunk)
-	v, err := t.Get(k)
-	if err != nil || v == nil {
-		return err
-	}
-	var d deletion
-	if err := decode(k, v, &d); err != nil {
-		return err
-	}
 	left := without(d.Replicas, ids)
 	switch {
 	case len(left) == len(d.Replicas):
@@ -117,9 +111,20 @@ func (t *tx) unqueueDeletion(chunk ChunkID, ids []string) error {
 		t.mustDelete(k)
 	default:
 		d.Replicas = left
-		t.mustSet(k, encode(&d))
+		t.mustSet(k, encode(d))
 	}
 	return nil
+}
+
+// queuedDeletion returns chunk's queued deletion, or nil.
+func (t *tx) queuedDeletion(chunk ChunkID) (*deletion, error) {
+	k := deleteQueueKey(chunk)
+	v, err := t.Get(k)
+	if err != nil || v == nil {
+		return nil, err
+	}
+	var d deletion
+	return &d, decode(k, v, &d)
 }
 
 // reclaim deletes d's copies and updates the queue: gone when every copy
@@ -145,17 +150,12 @@ func (s *Service) reclaim(ctx context.Context, d Deletion) error {
 			t.mustDelete(deleteQueueKey(d.Chunk))
 			return nil
 		}
-		k := deleteQueueKey(d.Chunk)
-		v, err := t.Get(k)
-		if err != nil || v == nil {
-			return err
-		}
-		var rec deletion
-		if err := decode(k, v, &rec); err != nil {
+		rec, err := t.queuedDeletion(d.Chunk)
+		if err != nil || rec == nil {
 			return err
 		}
 		rec.Replicas = left
-		t.mustSet(k, encode(&rec))
+		t.mustSet(deleteQueueKey(d.Chunk), encode(rec))
 		return nil
 	})
 	return errors.Join(append(errs, err)...)

@@ -63,12 +63,7 @@ func TestE2ERemountAfterKill(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.Sync())
 	require.NoError(t, f.Close())
-	pidText, err := os.ReadFile(runFile(m.mnt, "pid"))
-	require.NoError(t, err)
-	pid, err := strconv.Atoi(strings.TrimSpace(string(pidText)))
-	require.NoError(t, err)
-	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
-	require.Eventually(t, func() bool { return !alive(pid) }, 10*time.Second, 10*time.Millisecond)
+	killMountDaemon(t, m.mnt)
 	_, err = os.Stat(m.mnt)
 	require.True(t, deadMount(err), "a dead FUSE mount: %v", err)
 
@@ -168,13 +163,8 @@ func TestE2ECrashLeftoverSpace(t *testing.T) {
 		_, err := f.Write(buf)
 		require.NoError(t, err)
 	}
-	pidText, err := os.ReadFile(runFile(m.mnt, "pid"))
-	require.NoError(t, err)
-	pid, err := strconv.Atoi(strings.TrimSpace(string(pidText)))
-	require.NoError(t, err)
-	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL)) // before its first commit, 3 s after the first write
+	killMountDaemon(t, m.mnt) // before its first commit, 3 s after the first write
 	f.Close()
-	require.Eventually(t, func() bool { return !alive(pid) }, 10*time.Second, 10*time.Millisecond)
 
 	out, err := runLis("mount", "--data-dir", m.dataDir, m.mnt)
 	require.NoError(t, err, "%s\n%s", out, daemonLog(m.mnt))
@@ -195,4 +185,16 @@ func TestE2ECrashLeftoverSpace(t *testing.T) {
 	if size == 0 {
 		require.Contains(t, daemonLog(m.mnt), "reclaiming chunks that no file holds")
 	}
+}
+
+// killMountDaemon kills the daemon serving mnt with SIGKILL and waits
+// until it is gone.
+func killMountDaemon(t *testing.T, mnt string) {
+	t.Helper()
+	pidText, err := os.ReadFile(runFile(mnt, "pid"))
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(pidText)))
+	require.NoError(t, err)
+	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+	require.Eventually(t, func() bool { return !alive(pid) }, 10*time.Second, 10*time.Millisecond)
 }
