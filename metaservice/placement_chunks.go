@@ -58,13 +58,13 @@ func (s *Service) placeChunk(ctx context.Context, ino Ino, primary string) ([]Re
 	if err != nil {
 		return nil, 0, fmt.Errorf("policy of inode %d: %w", ino, err)
 	}
-	return place(ep.Policy, primary, list), replMode(ep.Policy.Replication), nil
+	return place(ep.Policy, primary, list, nil), replMode(ep.Policy.Replication), nil
 }
 
 // place chooses the copies of a chunk under p with primary as its first.
-func place(p policy.Policy, primary string, list []DataserverStatus) []Replica {
+func place(p policy.Policy, primary string, list []DataserverStatus, holding []string) []Replica {
 	var out []Replica
-	for _, id := range replicaset.Choose(p, primary, Candidates(list)) {
+	for _, id := range replicaset.Choose(p, primary, Candidates(list), holding) {
 		out = append(out, Replica{Dataserver: id})
 	}
 	return out

@@ -258,7 +258,7 @@ func (s *Service) reviewChunk(ctx context.Context, ino Ino, c indexedChunk, p po
 	}
 	want, mode := []Replica{{Dataserver: primary}}, dataserver.ReplPriority
 	if len(list) > 1 {
-		want, mode = place(p, primary, list), replMode(p.Replication)
+		want, mode = place(p, primary, list, replicaIDs(c.rec.Replicas)), replMode(p.Replication)
 	}
 	have := replicaIDs(c.rec.Replicas)
 	wantIDs := replicaIDs(want)

@@ -15,8 +15,12 @@ type Dataserver struct {
 }
 
 // Choose returns the IDs of the dataservers that should hold a chunk
-// written through primary under policy p, primary first.
-func Choose(p policy.Policy, primary string, registry []Dataserver) []string {
+// written through primary under policy p, primary first. holding names
+// the dataservers that hold a copy already: between candidates that
+// spread the copies equally well, a holder is kept, so a review moves a
+// copy only when the policy gains by it, never because free space shifted
+// (which would ship the chunk again for nothing).
+func Choose(p policy.Policy, primary string, registry []Dataserver, holding []string) []string {
 	byID := map[string]Dataserver{}
 	for _, d := range registry {
 		byID[d.ID] = d
@@ -25,11 +29,11 @@ func Choose(p policy.Policy, primary string, registry []Dataserver) []string {
 	chosen[0].ID = primary
 	pool := eligible(p, primary, registry)
 	if p.PerRegion {
-		chosen = perRegion(p, chosen, pool)
+		chosen = perRegion(p, chosen, pool, holding)
 	} else {
 		for len(chosen) < p.TargetCopies && len(pool) > 0 {
 			var next Dataserver
-			next, pool = best(chosen, pool)
+			next, pool = best(chosen, pool, holding)
 			chosen = append(chosen, next)
 		}
 	}
@@ -58,10 +62,11 @@ func eligible(p policy.Policy, primary string, registry []Dataserver) []Dataserv
 
 // best picks from pool the copy that spreads chosen the most, and
 // returns it with the rest of the pool.
-func best(chosen, pool []Dataserver) (Dataserver, []Dataserver) {
-	score := func(d Dataserver) [2]bool {
-		return [2]bool{!slices.ContainsFunc(chosen, func(c Dataserver) bool { return c.Site == d.Site }),
-			!slices.ContainsFunc(chosen, func(c Dataserver) bool { return c.Region == d.Region })}
+func best(chosen, pool []Dataserver, holding []string) (Dataserver, []Dataserver) {
+	score := func(d Dataserver) [3]bool {
+		return [3]bool{!slices.ContainsFunc(chosen, func(c Dataserver) bool { return c.Site == d.Site }),
+			!slices.ContainsFunc(chosen, func(c Dataserver) bool { return c.Region == d.Region }),
+			slices.Contains(holding, d.ID)}
 	}
 	i := 0
 	for j := 1; j < len(pool); j++ {
@@ -73,9 +78,9 @@ func best(chosen, pool []Dataserver) (Dataserver, []Dataserver) {
 	return d, slices.Delete(slices.Clone(pool), i, i+1)
 }
 
-// better orders candidates: a new site, then a new region, then more free
-// space; pool order (by ID) breaks exact ties.
-func better(sa [2]bool, a Dataserver, sb [2]bool, b Dataserver) bool {
+// better orders candidates: a new site, then a new region, then a holder
+// of a copy, then more free space; pool order (by ID) breaks exact ties.
+func better(sa [3]bool, a Dataserver, sb [3]bool, b Dataserver) bool {
 	for k := range sa {
 		if sa[k] != sb[k] {
 			return sa[k]
@@ -86,7 +91,7 @@ func better(sa [2]bool, a Dataserver, sb [2]bool, b Dataserver) bool {
 
 // perRegion adds copies until every region in play holds p.TargetCopies
 // (or all its eligible dataservers).
-func perRegion(p policy.Policy, chosen, pool []Dataserver) []Dataserver {
+func perRegion(p policy.Policy, chosen, pool []Dataserver, holding []string) []Dataserver {
 	regions := p.Regions
 	if regions == nil {
 		for _, d := range append(slices.Clone(chosen), pool...) {
@@ -102,7 +107,7 @@ func perRegion(p policy.Policy, chosen, pool []Dataserver) []Dataserver {
 		local := slices.DeleteFunc(slices.Clone(pool), func(d Dataserver) bool { return !in(d) })
 		for ; have < p.TargetCopies && len(local) > 0; have++ {
 			var next Dataserver
-			next, local = best(chosen, local)
+			next, local = best(chosen, local, holding)
 			chosen = append(chosen, next)
 		}
 	}

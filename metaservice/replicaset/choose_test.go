@@ -49,8 +49,32 @@ func TestChoose(t *testing.T) {
 		{"alone", copies(3), "local", []Dataserver{{ID: "local", Up: true, Free: 1}}, []string{"local"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			require.Equal(t, c.want, Choose(c.p, c.primary, c.reg))
-			require.Equal(t, c.want, Choose(c.p, c.primary, reversed(c.reg)), "the order of the registry does not matter")
+			require.Equal(t, c.want, Choose(c.p, c.primary, c.reg, nil))
+			require.Equal(t, c.want, Choose(c.p, c.primary, reversed(c.reg), nil), "the order of the registry does not matter")
+		})
+	}
+}
+
+// TestChooseKeepsHolders: a copy already placed stays where it is while
+// it spreads the copies as well as another candidate would, however free
+// space moved; it moves when the policy gains by it.
+func TestChooseKeepsHolders(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		p       policy.Policy
+		holding []string
+		want    []string
+	}{
+		// london-2 has the most free space of london, but london-1 holds the copy.
+		{"a holder beats more free space", copies(2), []string{"perth-1", "london-1"}, []string{"perth-1", "london-1"}},
+		// perth-2 is in the primary's site: london-2 spreads further.
+		{"spread beats a holder", copies(2), []string{"perth-1", "perth-2"}, []string{"perth-1", "london-2"}},
+		{"per region too", policy.Policy{TargetCopies: 1, PerRegion: true}, []string{"perth-1", "london-1"},
+			[]string{"perth-1", "london-1", "nyc-1"}},
+		{"a holder that is down is not kept", copies(3), []string{"perth-1", "london-2", "nyc-2"}, []string{"perth-1", "london-2", "nyc-1"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			require.Equal(t, c.want, Choose(c.p, "perth-1", cluster, c.holding))
 		})
 	}
 }

@@ -112,7 +112,9 @@ func (w *World) Throughput(ctx context.Context, a, b *Host, warmup, dur time.Dur
 	if err != nil {
 		return 0, fmt.Errorf("throughput from %s: %w", a.Name, err)
 	}
-	defer c.Close()
+	// Reset rather than drain at the end: what the socket still holds must
+	// not go on loading the link after the measurement.
+	defer func() { c.(*net.TCPConn).SetLinger(0); c.Close() }()
 	sendCtx, stop := context.WithTimeout(ctx, dur)
 	defer stop()
 	go func() { <-sendCtx.Done(); c.SetWriteDeadline(time.Now()) }()

@@ -40,6 +40,9 @@ func (w *World) Close() error {
 	if w.router != nil {
 		w.router.Close()
 	}
+	if w.KeepLogs != "" {
+		note(exec.Command("cp", "-r", filepath.Join(w.Dir, "logs"), w.KeepLogs).Run())
+	}
 	slices.Reverse(made) // hosts before their gateways
 	for _, ns := range made {
 		note(removeNetns(ns))

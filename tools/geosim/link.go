@@ -10,7 +10,7 @@ type LinkParams struct {
 	Delay      time.Duration // one way
 	Rate       int64         // bits per second; 0 is unlimited
 	Loss       float64       // probability that a packet is dropped
-	QueueBytes int           // drop-tail buffer ahead of the rate; 0: one delay's worth at Rate
+	QueueBytes int           // drop-tail buffer ahead of the rate; 0: one round trip's worth at Rate
 }
 
 // queueLimit is the drop-tail buffer in bytes.
@@ -21,9 +21,9 @@ func (p LinkParams) queueLimit() int64 {
 	if p.Rate == 0 {
 		return 1 << 62
 	}
-	// One one-way delay's worth at the rate, at least 1 MiB: deep enough
-	// for CUBIC to keep a 250 ms pipe full, as a provisioned WAN port is.
-	return max(p.Rate/8*int64(p.Delay)/int64(time.Second), 1<<20)
+	// The classic rule for a router port: one round trip's worth at the
+	// rate (the delay both ways), at least 1 MiB.
+	return max(p.Rate/8*int64(2*p.Delay)/int64(time.Second), 1<<20)
 }
 
 // LinkStats count what a link did with the packets offered to it.

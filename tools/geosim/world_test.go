@@ -45,16 +45,27 @@ func requireNoLeftovers(t *testing.T) {
 }
 
 // TestRouterCheck: the router between two sites gives the configured
-// round trip within 2 %, and a TCP stream across it reaches its rate.
+// round trip within 2 %, and a TCP stream across it reaches the link's
+// rate within 10 %, at a 1,500-byte MTU and at jumbo frames.
 func TestRouterCheck(t *testing.T) {
-	w := buildWorld(t, Spec{Sites: DefaultSites(1)[:2], Link: WAN})
-	perth, london := w.Sites[0].Hosts[0], w.Sites[1].Hosts[0]
-	rtts, err := w.Ping(context.Background(), perth, london, 10)
-	require.NoError(t, err)
-	med := Median(rtts)
-	t.Logf("ping perth → london: median %v of %v", med, rtts)
-	require.InEpsilon(t, float64(250*time.Millisecond), float64(med), 0.02)
-	bps, err := w.Throughput(context.Background(), perth, london, 5*time.Second, 15*time.Second)
-	require.NoError(t, err)
-	t.Logf("TCP perth → london: %.0f Mbit/s", bps/1e6)
+	for _, mtu := range []int{1500, DefaultMTU} {
+		t.Run(fmt.Sprint("mtu ", mtu), func(t *testing.T) {
+			w := buildWorld(t, Spec{Sites: DefaultSites(1)[:2], Link: WAN, MTU: mtu})
+			perth, london := w.Sites[0].Hosts[0], w.Sites[1].Hosts[0]
+			rtts, err := w.Ping(context.Background(), perth, london, 10)
+			require.NoError(t, err)
+			med := Median(rtts)
+			t.Logf("ping perth → london: median %v", med)
+			require.InEpsilon(t, float64(250*time.Millisecond), float64(med), 0.02)
+			bps, err := w.Throughput(context.Background(), perth, london, 5*time.Second, 15*time.Second)
+			require.NoError(t, err)
+			t.Logf("TCP perth → london: %.0f Mbit/s of %d", bps/1e6, WAN.Rate/1e6)
+			// The rate is the one figure here that other work on the
+			// machine moves (CI runs packages side by side, and this test
+			// binary may be built with -race): held with -geosim.full only.
+			if *full {
+				require.InEpsilon(t, float64(WAN.Rate), bps, 0.10, "the router's ceiling on this machine")
+			}
+		})
+	}
 }

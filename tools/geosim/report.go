@@ -1,0 +1,117 @@
+package geosim
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Scale sets the sizes of the scenarios: Short for CI, Full for the
+// figures in the README.
+type Scale struct {
+	Name       string
+	WriteBytes int64         // the big sequential write (scenarios 1, 2)
+	SyncBytes  int64         // the same under geographic + sync, which pays a round trip per write
+	Partition  time.Duration // how long a partition lasts (scenario 3)
+	LimitBytes int64         // written under a bandwidth limit (scenario 4)
+	Entries    int           // files in the directory listed from afar (scenario 7)
+}
+
+// Short is what CI runs.
+var Short = Scale{Name: "short", WriteBytes: 64 << 20, SyncBytes: 4 << 20, Partition: 10 * time.Second,
+	LimitBytes: 48 << 20, Entries: 200}
+
+// Full is the issue's size.
+var Full = Scale{Name: "full", WriteBytes: 1 << 30, SyncBytes: 64 << 20, Partition: 60 * time.Second,
+	LimitBytes: 256 << 20, Entries: 1000}
+
+// Env is what a scenario runs with.
+type Env struct {
+	Lis      string // the lis binary
+	Scale    Scale
+	Logf     func(format string, args ...any) // progress, for a person watching
+	Loss     float64                          // packet loss on every inter-site link
+	MTU      int                              // of every link; default DefaultMTU
+	KeepLogs string                           // a directory to copy the daemons' logs to at the end
+}
+
+// Scenario is one geo behaviour, proved and measured.
+type Scenario struct {
+	Name  string
+	Title string
+	Run   func(ctx context.Context, env Env, r *Report) error
+}
+
+// Report holds a scenario's figures and the targets it was held to.
+type Report struct {
+	Title   string
+	Figures [][2]string
+	Targets []Target
+}
+
+// Target is a figure the issue sets a bound on; missing one is reported,
+// not failed, as the figures of a shared 2-core machine vary from run to
+// run (the scenario's functional checks are what fail it).
+type Target struct {
+	What string
+	Met  bool
+}
+
+// Add records a figure.
+func (r *Report) Add(name, format string, args ...any) {
+	r.Figures = append(r.Figures, [2]string{name, fmt.Sprintf(format, args...)})
+}
+
+// Hold records whether a target was met.
+func (r *Report) Hold(met bool, format string, args ...any) {
+	r.Targets = append(r.Targets, Target{What: fmt.Sprintf(format, args...), Met: met})
+}
+
+// String renders the report for a person.
+func (r *Report) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "== %s\n", r.Title)
+	width := 0
+	for _, f := range r.Figures {
+		width = max(width, len(f[0]))
+	}
+	for _, f := range r.Figures {
+		fmt.Fprintf(&b, "  %-*s  %s\n", width, f[0], f[1])
+	}
+	for _, t := range r.Targets {
+		mark := "met   "
+		if !t.Met {
+			mark = "MISSED"
+		}
+		fmt.Fprintf(&b, "  target %s  %s\n", mark, t.What)
+	}
+	return b.String()
+}
+
+// Scenarios lists every scenario, in the issue's order.
+func Scenarios() []Scenario {
+	return []Scenario{
+		{"local-speed", "1. Local speed at a distance", localSpeed},
+		{"replication", "2. Replication throughput", replicationThroughput},
+		{"partition", "3. Partition and heal", partitionHeal},
+		{"bandwidth", "4. Bandwidth limit and priority hours", bandwidthLimit},
+		{"remote-read", "5. Reads at a distance", remoteRead},
+		{"leases", "6. Leases across the world", leaseTurns},
+		{"metadata", "7. Metadata at a distance", metadataDistance},
+	}
+}
+
+// Find returns the scenario named name.
+func Find(name string) (Scenario, bool) {
+	for _, s := range Scenarios() {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Scenario{}, false
+}
+
+func mbps(bytes int64, d time.Duration) float64 { return float64(bytes) * 8 / d.Seconds() / 1e6 }
+
+func mib(n int64) string { return fmt.Sprintf("%d MiB", n>>20) }

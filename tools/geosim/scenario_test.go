@@ -1,0 +1,45 @@
+package geosim
+
+import (
+	"context"
+	"flag"
+	"testing"
+	"time"
+)
+
+var mtu = flag.Int("geosim.mtu", DefaultMTU, "MTU of the simulated links")
+var keepLogs = flag.String("geosim.logs", "", "copy the daemons' logs to this directory")
+var full = flag.Bool("geosim.full", false, "run the geosim scenarios at full size (1 GiB writes, 60 s partitions)")
+
+// runScenario runs one scenario at the chosen scale and logs its report.
+func runScenario(t *testing.T, name string) {
+	needRoot(t)
+	if lisBin == "" {
+		t.Fatal("lis binary not built")
+	}
+	s, ok := Find(name)
+	if !ok {
+		t.Fatalf("no scenario %s", name)
+	}
+	scale := Short
+	if *full {
+		scale = Full
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	r := &Report{Title: s.Title + " (" + scale.Name + ")"}
+	err := s.Run(ctx, Env{Lis: lisBin, Scale: scale, Logf: t.Logf, MTU: *mtu, KeepLogs: *keepLogs}, r)
+	t.Log("\n" + r.String())
+	requireNoLeftovers(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestScenarioLocalSpeed(t *testing.T)  { runScenario(t, "local-speed") }
+func TestScenarioReplication(t *testing.T) { runScenario(t, "replication") }
+func TestScenarioPartition(t *testing.T)   { runScenario(t, "partition") }
+func TestScenarioBandwidth(t *testing.T)   { runScenario(t, "bandwidth") }
+func TestScenarioRemoteRead(t *testing.T)  { runScenario(t, "remote-read") }
+func TestScenarioLeases(t *testing.T)      { runScenario(t, "leases") }
+func TestScenarioMetadata(t *testing.T)    { runScenario(t, "metadata") }
