@@ -54,3 +54,13 @@ func (b *bandwidth) take(ctx context.Context, n int) error {
 	}
 	return nil
 }
+
+// window is how many batches of batchBytes a sender may have in flight
+// now, of at most maxBatches: under the limit, at most a second's worth of
+// it, and never fewer than two, so a batch is sent while the last is acked.
+func (b *bandwidth) window(maxBatches, batchBytes int) int {
+	if b.limiter == nil || b.priority != nil && b.priority.Contains(b.now()) {
+		return maxBatches
+	}
+	return max(2, min(maxBatches, int(b.limiter.Limit())/batchBytes))
+}

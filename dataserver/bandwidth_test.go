@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/lis-fs/lis/metaservice/policy"
 )
 
 // TestReplicationBandwidth: with a replication limit of 20 MB/s, what a
@@ -75,4 +77,34 @@ func shipRate(t *testing.T, limit int64, n int) float64 {
 	require.NoError(t, err)
 	require.Len(t, st.Peers, 1)
 	return float64(st.Peers[0].WireBytes) / elapsed.Seconds()
+}
+
+// TestBandwidthWindow: under a limit a sender keeps about a second of it
+// in flight (at least two batches); unlimited or in priority hours, all.
+func TestBandwidthWindow(t *testing.T) {
+	const batch = 4 << 20
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name  string
+		limit int64
+		hours string
+		want  int
+	}{
+		{"unlimited", 0, "", 16},
+		{"100 Mbit/s", 12_500_000, "", 2},
+		{"1 Gbit/s", 125_000_000, "", 16},
+		{"400 Mbit/s", 50_000_000, "", 11},
+		{"in priority hours", 12_500_000, "11:00-13:00", 16},
+		{"outside them", 12_500_000, "13:00-14:00", 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := &Config{ReplicationLimit: c.limit, ReplBatchBytes: batch, Now: func() time.Time { return now }}
+			if c.hours != "" {
+				h, err := policy.ParseHourRange(c.hours)
+				require.NoError(t, err)
+				cfg.PriorityHours = &h
+			}
+			require.Equal(t, c.want, newBandwidth(cfg).window(16, batch))
+		})
+	}
 }

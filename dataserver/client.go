@@ -2,7 +2,9 @@ package dataserver
 
 import (
 	"context"
+	"errors"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/lis-fs/lis/dataserver/chunkstore"
@@ -15,11 +17,11 @@ import (
 // ENOTCONN when the server is unreachable...) match with errors.Is on the
 // syscall.Errno. A Client is safe for concurrent use.
 type Client struct {
-	conn   grpc.ClientConnInterface
-	writes *writePipe
-	window *clientWindow      // nil unless co-located (see shm.go)
-	stop   context.CancelFunc // ends the Writes stream
-	close  func() error
+	conn    grpc.ClientConnInterface
+	writes  *writePipe
+	windows *windowKeeper      // nil unless co-located (see shm.go)
+	stop    context.CancelFunc // ends the Writes stream
+	close   func() error
 }
 
 // Dial connects to the dataserver at addr ("unix:/path" or "host:port").
@@ -31,8 +33,8 @@ func Dial(addr string) (*Client, error) {
 	}
 	c := newClient(conn, conn.Close)
 	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
-		// Best effort: without a window, large writes go inline.
-		c.window, _ = openWindow(path + shmSuffix)
+		c.windows = &windowKeeper{path: path + shmSuffix}
+		c.windows.get() // best effort: without a window, large writes go inline
 	}
 	return c, nil
 }
@@ -51,15 +53,13 @@ func newClient(conn grpc.ClientConnInterface, closeConn func() error) *Client {
 // Close ends the Client's streams and closes a connection made by Dial.
 func (c *Client) Close() error {
 	c.stop()
-	if c.window != nil {
-		c.window.close()
-	}
+	c.windows.close()
 	return c.close()
 }
 
 // SharedMemory reports whether large writes go through a shared-memory
 // window (a co-located dataserver accepted one).
-func (c *Client) SharedMemory() bool { return c.window != nil }
+func (c *Client) SharedMemory() bool { return c.windows.get() != nil }
 
 func call[Req, Resp any](ctx context.Context, c *Client, method string, req *Req) (*Resp, error) {
 	return msgrpc.Invoke[Req, Resp](ctx, c.conn, ServiceName, method, req)
@@ -73,10 +73,19 @@ func call[Req, Resp any](ctx context.Context, c *Client, method string, req *Req
 // the data after that is caught by its checksum: the write is refused).
 func (c *Client) Write(ctx context.Context, req WriteReq) (*WriteResp, error) {
 	req.CRC = chunkstore.CRC(req.Data)
-	if w := c.window; w != nil && len(req.Data) >= shmMinWrite && len(req.Data) <= shmSlot {
-		if slot, off, ok := w.stage(req.Data); ok {
-			req.Shm, req.ShmOff, req.ShmLen, req.Data = w.id, off, int64(len(req.Data)), nil
-			return c.writes.write(ctx, &req, func() { w.release(slot) })
+	if len(req.Data) >= shmMinWrite && len(req.Data) <= shmSlot {
+		if w := c.windows.get(); w != nil {
+			if slot, off, ok := w.stage(req.Data); ok {
+				shm := req
+				shm.Shm, shm.ShmOff, shm.ShmLen, shm.Data = w.id, off, int64(len(req.Data)), nil
+				resp, err := c.writes.write(ctx, &shm, func() { w.release(slot) })
+				if !errors.Is(err, syscall.EBADF) {
+					return resp, err
+				}
+				// The dataserver restarted and never saw this window: the
+				// write was not applied, so it goes again, inline.
+				c.windows.drop(w)
+			}
 		}
 	}
 	return c.writes.write(ctx, &req, nil)

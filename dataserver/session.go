@@ -19,6 +19,7 @@ type session struct {
 	stream grpc.ClientStream
 	conn   *grpc.ClientConn
 	window chan struct{} // one token per unacknowledged batch
+	parked int           // tokens held by the send loop to narrow the window (see narrow)
 	seq    uint64        // last batch sequence number sent
 	bb     batchBuilder
 	limit  int // target batch size
@@ -199,6 +200,9 @@ func (ss *session) admit(m *Mutation, size int) bool {
 // far the journal is covered once the peer acknowledges it (0 for a batch
 // of full-copy data, which covers nothing new).
 func (ss *session) flush(ctx context.Context, lsn journal.LSN) error {
+	if err := ss.narrow(ctx); err != nil {
+		return err
+	}
 	select {
 	case ss.window <- struct{}{}:
 	case <-ctx.Done():
@@ -218,6 +222,28 @@ func (ss *session) flush(ctx context.Context, lsn journal.LSN) error {
 		return err
 	}
 	ss.s.r.e.m.replSentBytes.WithLabelValues(ss.s.peerID).Add(float64(len(b.Payload)))
+	return nil
+}
+
+// narrow parks window tokens so that at most bandwidth.window batches are
+// unacknowledged. Under a replication limit the bytes in flight must stay
+// near a second's worth of the limit: the limiter counts bytes as they are
+// handed to the connection, and anything more waits in socket buffers
+// while TCP opens its window on a long path, then crosses the link as one
+// burst above the limit.
+func (ss *session) narrow(ctx context.Context) error {
+	cfg := ss.s.r.e.cfg
+	want := cap(ss.window) - ss.s.r.bw.window(cap(ss.window), cfg.ReplBatchBytes)
+	for ; ss.parked > want; ss.parked-- {
+		<-ss.window
+	}
+	for ; ss.parked < want; ss.parked++ {
+		select {
+		case ss.window <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	return nil
 }
 

@@ -34,7 +34,7 @@ func TestWindowWrites(t *testing.T) {
 	require.Equal(t, []byte(model), got)
 
 	// A request naming bytes the checksum does not describe.
-	w := ts.client.window
+	w := ts.client.windows.get()
 	slot, off, ok := w.stage(make([]byte, shmMinWrite))
 	require.True(t, ok)
 	defer w.release(slot)
@@ -50,10 +50,10 @@ func TestWindowBadRequests(t *testing.T) {
 	other, err := Dial("unix:" + ts.cfg.Unix)
 	require.NoError(t, err)
 	require.True(t, other.SharedMemory())
-	gone := other.window.id
+	gone := other.windows.get().id
 	require.NoError(t, other.Close())
 
-	id := ts.client.window.id
+	id := ts.client.windows.get().id
 	// A client cannot guess another's window from its own (see register).
 	require.Greater(t, max(id, gone)-min(id, gone), uint64(1<<32), "window ids %x and %x", id, gone)
 	for _, tc := range []struct {
@@ -115,4 +115,38 @@ func TestWindowRefused(t *testing.T) {
 	require.NoError(t, err)
 	defer c.Close()
 	require.True(t, c.SharedMemory())
+}
+
+// TestWindowAfterRestart: a client whose co-located dataserver restarts
+// (and so forgets its window) keeps writing: a write through the old
+// window is refused as not open and goes again inline, and the client
+// opens a window with the new process.
+func TestWindowAfterRestart(t *testing.T) {
+	dir := shortDir(t)
+	ts := startServer(t, dir, "win", nil)
+	c, err := Dial("unix:" + ts.cfg.Unix)
+	require.NoError(t, err)
+	defer c.Close()
+	old := c.windows.get()
+	require.NotNil(t, old)
+	ctx := context.Background()
+	p := make([]byte, shmMinWrite)
+	_, err = c.Write(ctx, WriteReq{Chunk: 1, AnyVersion: true, Data: p})
+	require.NoError(t, err)
+	ts.stop(t)
+	ts = startServer(t, dir, "win", nil)
+	defer ts.stop(t)
+	for i := range 3 { // whatever the window's state, each write lands
+		p[0] = byte(i + 1)
+		require.Eventually(t, func() bool {
+			_, err = c.Write(ctx, WriteReq{Chunk: 1, AnyVersion: true, Data: p})
+			return !errors.Is(err, syscall.ENOTCONN) // the connection is made again lazily
+		}, 10*time.Second, 20*time.Millisecond)
+		require.NoError(t, err, "write %d after the restart", i)
+	}
+	got, err := ts.client.Read(ctx, 1, 0, 1)
+	require.NoError(t, err)
+	require.Equal(t, byte(3), got.Data[0])
+	require.Eventually(t, func() bool { w := c.windows.get(); return w != nil && w != old },
+		5*time.Second, 20*time.Millisecond, "a window with the restarted dataserver")
 }

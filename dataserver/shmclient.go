@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -30,7 +31,8 @@ const (
 type clientWindow struct {
 	id   uint64
 	conn *net.UnixConn
-	free chan int // indexes of free slots
+	free chan int    // indexes of free slots
+	gone atomic.Bool // the dataserver closed the window's connection: it exited
 
 	mu     sync.RWMutex // staging copies hold it shared, close exclusively
 	mem    []byte
@@ -64,7 +66,18 @@ func openWindow(path string) (*clientWindow, error) {
 	for i := range shmSlots {
 		w.free <- i
 	}
+	go w.watch()
 	return w, nil
+}
+
+// watch notes when the dataserver's end of the window connection closes.
+// The dataserver sends nothing after its reply, so any read returning
+// means it is gone; the read also ends when close closes the connection,
+// which ends the goroutine.
+func (w *clientWindow) watch() {
+	var b [1]byte
+	w.conn.Read(b[:])
+	w.gone.Store(true)
 }
 
 // handOver sends the memfd to the dataserver and reads the window's id.
@@ -127,4 +140,67 @@ func (w *clientWindow) close() {
 	w.closed = true
 	w.conn.Close()
 	unix.Munmap(w.mem)
+}
+
+// windowKeeper holds a Client's window to a co-located dataserver and
+// replaces it once that dataserver restarts: a window lives in one
+// dataserver process, and a restarted one, which never saw it, would
+// refuse every write through it (EBADF). Without a window, writes go
+// inline, so a failure to open one costs speed, never a write.
+type windowKeeper struct {
+	path string // the window socket
+
+	mu      sync.Mutex // guards w and retryAt
+	w       *clientWindow
+	retryAt time.Time // no new window before this, after a failed attempt
+}
+
+// windowRetry is how long after a failed attempt a window is tried again.
+const windowRetry = time.Second
+
+// get returns the open window, opening one if there is none (at most
+// once per windowRetry); nil means write inline.
+func (k *windowKeeper) get() *clientWindow {
+	if k == nil {
+		return nil
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.w != nil && k.w.gone.Load() {
+		k.w.close()
+		k.w = nil
+	}
+	if k.w == nil && !time.Now().Before(k.retryAt) {
+		w, err := openWindow(k.path)
+		if err != nil {
+			k.retryAt = time.Now().Add(windowRetry)
+			return nil
+		}
+		k.w = w
+	}
+	return k.w
+}
+
+// drop closes w if it is still the current window: a write through it was
+// refused because the dataserver does not know it.
+func (k *windowKeeper) drop(w *clientWindow) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.w == w {
+		k.w.close()
+		k.w = nil
+	}
+}
+
+// close closes the current window for good.
+func (k *windowKeeper) close() {
+	if k == nil {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.w != nil {
+		k.w.close()
+	}
+	k.w, k.retryAt = nil, time.Unix(1<<40, 0)
 }

@@ -168,8 +168,20 @@ func (f *FS) writeAt(ctx context.Context, of *openFile, off uint64, data []byte,
 	return nil
 }
 
+// chunkEnd is how many bytes of chunk idx a file of size bytes uses.
+func chunkEnd(size uint64, idx uint32) int64 {
+	start := uint64(idx) * ms.ChunkSize
+	if size <= start {
+		return 0
+	}
+	return int64(min(size-start, ms.ChunkSize))
+}
+
 // readAt fills dst from off of the file; holes read as zeros.
 func (f *FS) readAt(ctx context.Context, of *openFile, off uint64, dst []byte) error {
+	of.mu.Lock()
+	size := of.size
+	of.mu.Unlock()
 	for len(dst) > 0 {
 		idx := uint32(off / ms.ChunkSize)
 		within := off % ms.ChunkSize
@@ -180,7 +192,7 @@ func (f *FS) readAt(ctx context.Context, of *openFile, off uint64, dst []byte) e
 		}
 		if ref == nil {
 			clear(dst[:n])
-		} else if err := f.readChunk(ctx, ref, int64(within), dst[:n]); err != nil {
+		} else if err := f.readChunk(ctx, ref, int64(within), dst[:n], chunkEnd(size, idx)); err != nil {
 			return fmt.Errorf("read chunk %x of inode %d: %w", ref.id, of.ino, err)
 		}
 		off += n

@@ -83,3 +83,9 @@ func (c *blockCache) put(chunk, version uint64, lo int64, buf []byte) {
 		c.lru.Add(blockKey{chunk, (lo + i) / cacheBlock}, cachedBlock{version: version, data: buf[i : i+cacheBlock]})
 	}
 }
+
+// has says whether the block at off of chunk is cached at atLeast or newer.
+func (c *blockCache) has(chunk, atLeast uint64, off int64) bool {
+	cb, ok := c.lru.Peek(blockKey{chunk, off / cacheBlock})
+	return ok && cb.version >= atLeast
+}

@@ -17,8 +17,9 @@ import (
 // holds at least the version the client saw in the chunk's record (close
 // to open: never an older state). The co-located dataserver serves it
 // when its copy is that recent; otherwise the nearest dataserver that has
-// it does.
-func (f *FS) readChunk(ctx context.Context, ref *chunkRef, off int64, dst []byte) error {
+// it does. end is how much of the chunk the file uses (readahead stops
+// there).
+func (f *FS) readChunk(ctx context.Context, ref *chunkRef, off int64, dst []byte, end int64) error {
 	v, err := f.data.Read(ctx, ref.id, off, dst)
 	switch {
 	case err == nil && v >= ref.version:
@@ -29,7 +30,7 @@ func (f *FS) readChunk(ctx context.Context, ref *chunkRef, off int64, dst []byte
 		clear(dst) // nothing committed yet: no version to see
 		return nil
 	}
-	return f.remote.read(ctx, ref, off, dst)
+	return f.remote.read(ctx, ref, off, dst, end)
 }
 
 // remoteCopies reads chunks from the dataservers of other hosts, found in
@@ -38,6 +39,7 @@ type remoteCopies struct {
 	meta  Meta
 	self  string      // the co-located dataserver's ID
 	cache *blockCache // nil: none
+	ahead *readahead  // nil without a cache
 
 	mu      sync.Mutex // guards the fields below; not held across I/O but a dial
 	known   map[string]ms.DataserverStatus
@@ -45,43 +47,63 @@ type remoteCopies struct {
 }
 
 func newRemoteCopies(meta Meta, self string, cacheBytes int64) *remoteCopies {
-	return &remoteCopies{meta: meta, self: self, cache: newBlockCache(cacheBytes), clients: map[string]*dataserver.Client{}}
+	r := &remoteCopies{meta: meta, self: self, cache: newBlockCache(cacheBytes), clients: map[string]*dataserver.Client{}}
+	if r.cache != nil {
+		r.ahead = newReadahead(cacheBytes)
+	}
+	return r
 }
 
 // read fills dst from the block cache or else from the nearest copy of
-// ref's chunk at ref.version or newer: same site first, then same region,
-// then any; the primary first among equals, since it holds the newest
-// version. What it fetches (whole blocks) goes to the cache.
-func (r *remoteCopies) read(ctx context.Context, ref *chunkRef, off int64, dst []byte) error {
-	if r.cache.get(ref.id, ref.version, off, dst) {
-		return nil
-	}
-	ds, err := r.registry(ctx, ref)
-	if err != nil {
+// ref's chunk at ref.version or newer (see fetch). With a cache, it
+// fetches whole remote windows, which the cache then serves, and a
+// sequential reader's next windows are fetched ahead (readahead.go).
+func (r *remoteCopies) read(ctx context.Context, ref *chunkRef, off int64, dst []byte, end int64) error {
+	if r.cache == nil {
+		_, err := r.fetch(ctx, ref, off, dst)
 		return err
 	}
-	buf, lo := dst, off
-	if r.cache != nil {
-		var hi int64
-		lo, hi = span(off, len(dst))
-		buf = make([]byte, hi-lo)
+	if !r.cache.get(ref.id, ref.version, off, dst) {
+		if err := r.ahead.fill(ctx, r, ref, off, len(dst), max(end, off+int64(len(dst)))); err != nil {
+			return err
+		}
+		if !r.cache.get(ref.id, ref.version, off, dst) {
+			// Evicted already, or the windows came from two versions.
+			lo, hi := span(off, len(dst))
+			buf := make([]byte, hi-lo)
+			v, err := r.fetch(ctx, ref, lo, buf)
+			if err != nil {
+				return err
+			}
+			r.cache.put(ref.id, v, lo, buf)
+			copy(dst, buf[off-lo:])
+		}
+	}
+	r.ahead.after(r, ref, off+int64(len(dst)), end)
+	return nil
+}
+
+// fetch fills buf from off of ref's chunk from the nearest copy that
+// holds ref.version or newer: same site first, then same region, then
+// any; the primary first among equals, since it holds the newest version.
+// It returns the version read.
+func (r *remoteCopies) fetch(ctx context.Context, ref *chunkRef, off int64, buf []byte) (uint64, error) {
+	ds, err := r.registry(ctx, ref)
+	if err != nil {
+		return 0, err
 	}
 	var tried []error
 	for _, d := range r.candidates(ref, ds) {
-		v, err := r.readFrom(ctx, d, ref.id, lo, buf)
+		v, err := r.readFrom(ctx, d, ref.id, off, buf)
 		if err == nil && v >= ref.version {
-			if r.cache != nil {
-				r.cache.put(ref.id, v, lo, buf)
-				copy(dst, buf[off-lo:])
-			}
-			return nil
+			return v, nil
 		}
 		if err == nil {
 			err = fmt.Errorf("holds version %d", v)
 		}
 		tried = append(tried, fmt.Errorf("%s: %w", d.ID, err))
 	}
-	return fmt.Errorf("no reachable copy holds version %d (%w): %w", ref.version, errors.Join(tried...), syscall.EIO)
+	return 0, fmt.Errorf("no reachable copy holds version %d (%w): %w", ref.version, errors.Join(tried...), syscall.EIO)
 }
 
 // candidates orders the copies that may hold ref's chunk at its version:
@@ -187,6 +209,7 @@ func (r *remoteCopies) client(addr string) (*dataserver.Client, error) {
 }
 
 func (r *remoteCopies) close() {
+	r.ahead.stop() // before the clients it reads through
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for addr, c := range r.clients {

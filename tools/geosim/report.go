@@ -15,16 +15,19 @@ type Scale struct {
 	SyncBytes  int64         // the same under geographic + sync, which pays a round trip per write
 	Partition  time.Duration // how long a partition lasts (scenario 3)
 	LimitBytes int64         // written under a bandwidth limit (scenario 4)
+	ReadBytes  int64         // read from afar (scenario 5)
+	Turns      int           // lease moves (scenario 6)
 	Entries    int           // files in the directory listed from afar (scenario 7)
+	TarDirs    int           // directories of 10 small files untarred from afar (scenario 7)
 }
 
 // Short is what CI runs.
 var Short = Scale{Name: "short", WriteBytes: 64 << 20, SyncBytes: 4 << 20, Partition: 10 * time.Second,
-	LimitBytes: 48 << 20, Entries: 200}
+	LimitBytes: 48 << 20, ReadBytes: 32 << 20, Turns: 6, Entries: 20, TarDirs: 1}
 
 // Full is the size.
 var Full = Scale{Name: "full", WriteBytes: 1 << 30, SyncBytes: 64 << 20, Partition: 60 * time.Second,
-	LimitBytes: 256 << 20, Entries: 1000}
+	LimitBytes: 256 << 20, ReadBytes: 256 << 20, Turns: 20, Entries: 1000, TarDirs: 5}
 
 // Env is what a scenario runs with.
 type Env struct {

@@ -66,6 +66,38 @@ func middleRate(s []linkSample, lo, hi float64) float64 {
 	return float64(b.bytes-a.bytes) * 8 / b.at.Sub(a.at).Seconds()
 }
 
+// wholeRate is the rate in bits/s from the first sample that gained bytes
+// to the last one that did.
+func wholeRate(s []linkSample) float64 {
+	first, last := -1, -1
+	for i := 1; i < len(s); i++ {
+		if s[i].bytes > s[i-1].bytes {
+			if first < 0 {
+				first = i - 1
+			}
+			last = i
+		}
+	}
+	if first < 0 {
+		return 0
+	}
+	return float64(s[last].bytes-s[first].bytes) * 8 / s[last].at.Sub(s[first].at).Seconds()
+}
+
+// peakRate is the highest rate in bits/s over any window of length w.
+func peakRate(s []linkSample, w time.Duration) float64 {
+	best, j := 0.0, 0
+	for i := range s {
+		for j < i && s[i].at.Sub(s[j].at) > w {
+			j++
+		}
+		if d := s[i].at.Sub(s[j].at); d >= w/2 {
+			best = max(best, float64(s[i].bytes-s[j].bytes)*8/d.Seconds())
+		}
+	}
+	return best
+}
+
 // replicationThroughput is scenario 2: how fast a local_only write's
 // remote copies converge, against the link and against a plain TCP stream
 // over the same link in the same run.
