@@ -48,6 +48,7 @@ func (w *World) Close() error {
 		note(removeNetns(ns))
 	}
 	note(os.RemoveAll(w.Dir))
+	note(os.RemoveAll(filepath.Join(awayRoot, filepath.Base(w.Dir))))
 	return first
 }
 
@@ -151,6 +152,7 @@ func CleanLeftovers(ctx context.Context) error {
 	}
 	for pid := range dead {
 		os.RemoveAll(filepath.Join(stateRoot, pid))
+		os.RemoveAll(filepath.Join(awayRoot, pid))
 	}
 	return first
 }

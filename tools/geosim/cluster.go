@@ -47,7 +47,12 @@ type Dataserver struct {
 }
 
 // hostDir is host h's state directory.
-func (w *World) hostDir(h *Host) string { return filepath.Join(w.Dir, h.Name) }
+func (w *World) hostDir(h *Host) string {
+	if w.away(h) {
+		return filepath.Join(awayRoot, filepath.Base(w.Dir), h.Name)
+	}
+	return filepath.Join(w.Dir, h.Name)
+}
 
 // StartMetaservice runs the metaservice on host h on an embedded store.
 func (w *World) StartMetaservice(ctx context.Context, h *Host, args ...string) (*Metaservice, error) {

@@ -26,14 +26,15 @@ type geoSpec struct {
 	sites     []SiteSpec
 	dsArgs    func(h *Host) []string // extra dataserver flags
 	mountOn   []string               // host names
-	mountOpts []string
+	mountOpts []string               // -o options of every mount
+	home      string                 // Spec.Home
 }
 
 // startGeo builds and starts a geo; on error it removes what it made.
 func startGeo(ctx context.Context, env Env, gs geoSpec) (g *geo, err error) {
 	link := WAN
 	link.Loss = env.Loss
-	w, err := Build(ctx, Spec{Sites: gs.sites, Link: link, Lis: env.Lis, MTU: env.MTU})
+	w, err := Build(ctx, Spec{Sites: gs.sites, Link: link, Lis: env.Lis, MTU: env.MTU, Home: gs.home})
 	if err != nil {
 		return nil, err
 	}

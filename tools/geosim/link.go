@@ -28,7 +28,7 @@ func (p LinkParams) queueLimit() int64 {
 
 // LinkStats count what a link did with the packets offered to it.
 type LinkStats struct {
-	Packets, Bytes   int64 // delivered
+	Packets, Bytes   int64 // admitted by the model (Router.Stats: delivered)
 	LossDrops        int64
 	QueueDrops       int64
 	PartitionDrops   int64

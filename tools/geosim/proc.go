@@ -35,7 +35,11 @@ func (w *World) Start(h *Host, name string, args ...string) (*Proc, error) {
 		return nil, err
 	}
 	defer out.Close()
-	p.cmd = exec.Command("nsenter", append([]string{"--net=" + netnsPath(h.NS), "--", w.Spec.Lis}, args...)...)
+	argv := append([]string{"nsenter", "--net=" + netnsPath(h.NS), "--", w.Spec.Lis}, args...)
+	if w.away(h) {
+		argv = append([]string{"nice", "-n", "19"}, argv...)
+	}
+	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Stdout, p.cmd.Stderr = out, out
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := p.cmd.Start(); err != nil {

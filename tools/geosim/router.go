@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,14 +24,20 @@ type Router struct {
 	mu    sync.Mutex // guards links (models and their stats)
 	links [][]*linkModel
 
-	queues [][]chan packet
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	queues    [][]chan packet
+	delivered [][]deliveredCount // written into the far site's TUN, per link
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
 
 	strayMu sync.Mutex
 	strays  int64 // packets to no site of ours: dropped
 }
+
+// deliveredCount is what a link has handed to the far end: the bytes on
+// the wire as a receiver sees them (a burst admitted faster than the rate
+// waits in the link's queue and is not counted until it leaves).
+type deliveredCount struct{ packets, bytes atomic.Int64 }
 
 // packet is one IP packet on its way, due at its far end at at.
 type packet struct {
@@ -46,9 +53,9 @@ func NewRouter(ports []*os.File, mtu int, params func(from, to int) LinkParams) 
 	r.pool.New = func() any { b := make([]byte, mtu+64); return &b }
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	n := len(ports)
-	r.links, r.queues = make([][]*linkModel, n), make([][]chan packet, n)
+	r.links, r.queues, r.delivered = make([][]*linkModel, n), make([][]chan packet, n), make([][]deliveredCount, n)
 	for from := range n {
-		r.links[from], r.queues[from] = make([]*linkModel, n), make([]chan packet, n)
+		r.links[from], r.queues[from], r.delivered[from] = make([]*linkModel, n), make([]chan packet, n), make([]deliveredCount, n)
 		for to := range n {
 			if from == to {
 				continue
@@ -56,7 +63,7 @@ func NewRouter(ports []*os.File, mtu int, params func(from, to int) LinkParams) 
 			r.links[from][to] = newLinkModel(params(from, to), uint64(from*n+to+1))
 			r.queues[from][to] = make(chan packet, queueDepth)
 			r.wg.Add(1)
-			go r.deliverLoop(r.queues[from][to], ports[to])
+			go r.deliverLoop(r.queues[from][to], ports[to], &r.delivered[from][to])
 		}
 		r.wg.Add(1)
 		go r.readLoop(from)
@@ -88,11 +95,14 @@ func (r *Router) SetLink(from, to int, p LinkParams) {
 	r.links[from][to].p = p
 }
 
-// Stats returns what the link from → to has done so far.
+// Stats returns what the link from → to has done so far; Packets and
+// Bytes count what it delivered.
 func (r *Router) Stats(from, to int) LinkStats {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.links[from][to].stats
+	st := r.links[from][to].stats
+	r.mu.Unlock()
+	st.Packets, st.Bytes = r.delivered[from][to].packets.Load(), r.delivered[from][to].bytes.Load()
+	return st
 }
 
 // readLoop takes the packets site from sends to other sites.
@@ -150,7 +160,7 @@ func destSite(pkt []byte) (int, bool) {
 
 // deliverLoop writes each packet of one link into the far site's TUN when
 // it is due. Packets are due in queue order (linkModel's invariant).
-func (r *Router) deliverLoop(q chan packet, out *os.File) {
+func (r *Router) deliverLoop(q chan packet, out *os.File, count *deliveredCount) {
 	defer r.wg.Done()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -171,6 +181,8 @@ func (r *Router) deliverLoop(q chan packet, out *os.File) {
 			}
 		}
 		out.Write((*p.buf)[:p.n]) // a full device drops it, as a wire would
+		count.packets.Add(1)
+		count.bytes.Add(int64(p.n))
 		r.pool.Put(p.buf)
 	}
 }

@@ -30,7 +30,20 @@ type Spec struct {
 	Link  LinkParams // every direction between two sites
 	MTU   int        // of every link; default DefaultMTU
 	Lis   string     // the lis binary the hosts run
+	// Home, if set, names the site being measured. The other sites stand
+	// for other machines, which on this one they can only approximate:
+	// their daemons run at nice 19 and keep their data in memory
+	// (/dev/shm), so they take what the home site leaves of the CPU and
+	// none of its disk.
+	Home string
 }
+
+// awayRoot holds the data of hosts outside Spec.Home, one directory per
+// World named by PID, like stateRoot.
+const awayRoot = "/dev/shm/lisgeo"
+
+// away says whether host h stands for another machine (see Spec.Home).
+func (w *World) away(h *Host) bool { return w.Spec.Home != "" && h.Site.Name != w.Spec.Home }
 
 // DefaultSites are the three sites of the README: 250 ms apart.
 func DefaultSites(hosts int) []SiteSpec {
