@@ -3,6 +3,7 @@ package geosim
 import (
 	"context"
 	"flag"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -12,7 +13,10 @@ var keepLogs = flag.String("geosim.logs", "", "copy the daemons' logs to this di
 var full = flag.Bool("geosim.full", false, "run the geosim scenarios at full size (1 GiB writes, 60 s partitions)")
 
 // runScenario runs one scenario at the chosen scale and logs its report.
-func runScenario(t *testing.T, name string) {
+func runScenario(t *testing.T, name string) { runScenarioWithLoss(t, name, 0) }
+
+// runScenarioWithLoss runs a scenario with packet loss on every long link.
+func runScenarioWithLoss(t *testing.T, name string, loss float64) {
 	needRoot(t)
 	if lisBin == "" {
 		t.Fatal("lis binary not built")
@@ -27,8 +31,8 @@ func runScenario(t *testing.T, name string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	r := &Report{Title: s.Title + " (" + scale.Name + ")"}
-	err := s.Run(ctx, Env{Lis: lisBin, Scale: scale, Logf: t.Logf, MTU: *mtu, KeepLogs: *keepLogs}, r)
+	r := &Report{Title: fmt.Sprintf("%s (%s, %g %% loss)", s.Title, scale.Name, 100*loss)}
+	err := s.Run(ctx, Env{Lis: lisBin, Scale: scale, Logf: t.Logf, MTU: *mtu, KeepLogs: *keepLogs, Loss: loss}, r)
 	t.Log("\n" + r.String())
 	requireNoLeftovers(t)
 	if err != nil {
@@ -43,3 +47,10 @@ func TestScenarioBandwidth(t *testing.T)   { runScenario(t, "bandwidth") }
 func TestScenarioRemoteRead(t *testing.T)  { runScenario(t, "remote-read") }
 func TestScenarioLeases(t *testing.T)      { runScenario(t, "leases") }
 func TestScenarioMetadata(t *testing.T)    { runScenario(t, "metadata") }
+
+// TestLossyLinks: with 1 % of packets lost on every long link, leases
+// still move with one content, and replication still converges.
+func TestLossyLinks(t *testing.T) {
+	t.Run("leases", func(t *testing.T) { runScenarioWithLoss(t, "leases", 0.01) })
+	t.Run("replication", func(t *testing.T) { runScenarioWithLoss(t, "replication", 0.01) })
+}

@@ -117,7 +117,7 @@ func runScenarios(env geosim.Env, name string) error {
 	var failed []string
 	err := withGeosim(&env, func(ctx context.Context) error {
 		for _, s := range list {
-			r := &geosim.Report{Title: s.Title + " (" + env.Scale.Name + ")"}
+			r := &geosim.Report{Title: fmt.Sprintf("%s (%s, %g %% loss)", s.Title, env.Scale.Name, 100*env.Loss)}
 			err := s.Run(ctx, env, r)
 			fmt.Print(r.String())
 			if err != nil {
