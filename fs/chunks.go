@@ -133,7 +133,9 @@ func (f *FS) withLease(ctx context.Context, of *openFile, idx uint32, mutate fun
 	}
 }
 
-// writeAt writes data at off of the file, chunk by chunk.
+// writeAt writes data at off of the file, chunk by chunk. ctx bounds the
+// waits (for a lease, for copies under replication: sync), not the
+// writes: an interrupted writeAt may have written a prefix of data.
 func (f *FS) writeAt(ctx context.Context, of *openFile, off uint64, data []byte, sync bool) error {
 	for len(data) > 0 {
 		idx := uint32(off / ms.ChunkSize)
@@ -145,7 +147,11 @@ func (f *FS) writeAt(ctx context.Context, of *openFile, off uint64, data []byte,
 		err := f.withLease(ctx, of, idx, func(ref *chunkRef) error {
 			var err error
 			written = ref
-			if v, blocks, err = f.data.Write(ctx, ref.id, int64(within), data[:n], sync || syncReplicated(ref)); err != nil {
+			// The write itself runs to its end whatever ctx does: once
+			// sent it may be applied, and this client must learn the
+			// version it made. Waits before (the lease) and after (copies)
+			// end with ctx.
+			if v, blocks, err = f.data.Write(f.op(), ref.id, int64(within), data[:n], sync || syncReplicated(ref)); err != nil {
 				return fmt.Errorf("write chunk %x of inode %d: %w", ref.id, of.ino, err)
 			}
 			return nil

@@ -71,7 +71,9 @@ func (f *FS) Read(cancel <-chan struct{}, in *fuse.ReadIn, buf []byte) (fuse.Rea
 		return fuse.ReadResultData(nil), fuse.OK
 	}
 	n := min(uint64(len(buf)), uint64(in.Size), size-in.Offset)
-	if err := f.readAt(f.op(), of, in.Offset, buf[:n]); err != nil {
+	ctx, stop := f.opCancel(cancel) // a read from a far or stalled copy ends with its caller
+	defer stop()
+	if err := f.readAt(ctx, of, in.Offset, buf[:n]); err != nil {
 		return nil, status("read", err)
 	}
 	return fuse.ReadResultData(buf[:n]), fuse.OK
@@ -91,14 +93,16 @@ func (f *FS) Write(cancel <-chan struct{}, in *fuse.WriteIn, data []byte) (uint3
 		}
 	}
 	sync := in.Flags&(syscall.O_SYNC|syscall.O_DSYNC) != 0
-	if err := f.writeAt(f.op(), of, in.Offset, data, sync); err != nil {
+	ctx, stop := f.opCancel(cancel) // a lease or copies waited for end with the caller (EINTR)
+	defer stop()
+	if err := f.writeAt(ctx, of, in.Offset, data, sync); err != nil {
 		return 0, status("write", err)
 	}
 	if sync {
 		if err := f.files.commit(f.op(), of, true); err != nil {
 			return 0, status("write", err)
 		}
-		if err := f.awaitCopies(f.op(), of); err != nil {
+		if err := f.awaitCopies(ctx, of); err != nil {
 			return 0, status("write", err)
 		}
 	}
@@ -117,6 +121,9 @@ func (f *FS) Flush(cancel <-chan struct{}, in *fuse.FlushIn) fuse.Status {
 	if err := f.files.commit(f.op(), of, false); err != nil {
 		return status("flush", err)
 	}
+	// Not cut short by an interrupt: close(2) may not fail with EINTR
+	// (the descriptor's state is then unknown, and Go does not retry it),
+	// and Go programs are interrupted all the time (SIGURG preemption).
 	if err := f.closeAck(f.op(), of); err != nil {
 		return status("flush", err)
 	}
@@ -147,7 +154,9 @@ func (f *FS) Fsync(cancel <-chan struct{}, in *fuse.FsyncIn) fuse.Status {
 	if err := f.files.commit(f.op(), of, true); err != nil {
 		return status("fsync", err)
 	}
-	if err := f.awaitCopies(f.op(), of); err != nil {
+	ctx, stop := f.opCancel(cancel)
+	defer stop()
+	if err := f.awaitCopies(ctx, of); err != nil {
 		return status("fsync", err)
 	}
 	return status("fsync", f.applyPolicyFile(f.op(), f.cred(&in.InHeader), of))
