@@ -44,6 +44,7 @@ func setTime(ns int64, sec *uint64, nsec *uint32) {
 }
 
 func (f *FS) fillEntry(a *ms.Attr, out *fuse.EntryOut) {
+	f.files.looked(a.Ino) // the kernel takes a reference with the entry
 	out.NodeId = uint64(a.Ino)
 	out.Generation = 1
 	fillAttr(a, &out.Attr)

@@ -23,10 +23,38 @@ type fileTable struct {
 	// kernel's page cache, any other drops it (close-to-open); an answer
 	// of the metaservice older than it is not reported (see attrview.go).
 	closed map[ms.Ino]fileVersion
+	// lookups counts the kernel's references to each inode (FUSE's
+	// nlookup): entries this client returned, less what the kernel forgot.
+	// An inode the kernel forgot has no cached pages or attributes left,
+	// so closed drops it then; without that, closed would keep an entry
+	// for every file this client ever opened.
+	lookups map[ms.Ino]uint64
 }
 
 func newFileTable(f *FS) *fileTable {
-	return &fileTable{f: f, files: map[ms.Ino]*openFile{}, closed: map[ms.Ino]fileVersion{}}
+	return &fileTable{f: f, files: map[ms.Ino]*openFile{}, closed: map[ms.Ino]fileVersion{}, lookups: map[ms.Ino]uint64{}}
+}
+
+// looked notes that the kernel took a reference to ino (an entry reply).
+func (t *fileTable) looked(ino ms.Ino) {
+	t.mu.Lock()
+	t.lookups[ino]++
+	t.mu.Unlock()
+}
+
+// forget drops n of the kernel's references to ino; at none, what the
+// client kept for the kernel's caches of it goes, unless it is open.
+func (t *fileTable) forget(ino ms.Ino, n uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if left := t.lookups[ino]; n < left {
+		t.lookups[ino] = left - n
+		return
+	}
+	delete(t.lookups, ino)
+	if t.files[ino] == nil {
+		delete(t.closed, ino)
+	}
 }
 
 // openFile is the client's state of one open inode, shared by all its

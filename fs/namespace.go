@@ -26,9 +26,10 @@ func (f *FS) Lookup(cancel <-chan struct{}, h *fuse.InHeader, name string, out *
 	return fuse.OK
 }
 
-// Forget implements fuse.RawFileSystem: nothing to forget, inode numbers
-// are stable and carry no client state.
-func (f *FS) Forget(nodeid, nlookup uint64) {}
+// Forget implements fuse.RawFileSystem: the kernel dropped nlookup
+// references to the inode; once it holds none, the client's notes for the
+// kernel's caches of it go (inode numbers are stable: nothing else to do).
+func (f *FS) Forget(nodeid, nlookup uint64) { f.files.forget(ms.Ino(nodeid), nlookup) }
 
 // GetAttr implements fuse.RawFileSystem.
 func (f *FS) GetAttr(cancel <-chan struct{}, in *fuse.GetAttrIn, out *fuse.AttrOut) fuse.Status {
