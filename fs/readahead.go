@@ -69,7 +69,7 @@ func (a *readahead) after(r *remoteCopies, ref *chunkRef, end, limit int64) {
 	}
 	last := min(window(end)+int64(a.ahead), window(limit-1))
 	for w := window(end); w <= last; w++ {
-		if r.cache.has(ref.id, ref.version, w*remoteWindow) {
+		if a.busy(ref.id, w) || r.cache.has(ref.id, ref.version, w*remoteWindow) {
 			continue
 		}
 		a.wg.Add(1)
@@ -80,6 +80,14 @@ func (a *readahead) after(r *remoteCopies, ref *chunkRef, end, limit int64) {
 			a.fetch(ctx, r, ref, w, limit) // a failure is the reader's to see, if it gets there
 		}()
 	}
+}
+
+// busy says whether window w of chunk is being fetched.
+func (a *readahead) busy(chunk uint64, w int64) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.inflight[blockKey{chunk, w}]
+	return ok
 }
 
 // fetch reads window w of ref's chunk, up to the block holding limit,

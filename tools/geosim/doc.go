@@ -15,9 +15,11 @@
 // is 10.77.S.254. Only those addresses are used, and only inside the
 // namespaces a World made.
 //
-// Everything a World makes is named lisgeo-PID-...: namespaces, and a state
-// directory under /run/lis/geosim/PID holding data directories, logs and
-// mount points. Close removes it all (processes, mounts, namespaces), and
+// Everything a World makes is named by the PID of the process that made
+// it: namespaces lisgeo-PID-..., a state directory /run/lis/geosim/PID
+// holding data directories, logs and mount points, and /dev/shm/lisgeo/PID
+// for the data of hosts that stand for other machines (Spec.Home). Close
+// removes it all (processes, mounts, namespaces, directories), and
 // CleanLeftovers removes what a crashed run (PID no longer alive) left.
 //
 // Scenarios (scenario*.go) drive real `lis` processes inside the World and

@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -22,12 +24,45 @@ func runTests(m *testing.M) int {
 		}
 		defer os.RemoveAll(dir)
 		lisBin = filepath.Join(dir, "lis")
-		if out, err := exec.Command("go", "build", "-o", lisBin, "github.com/lis-fs/lis/tools/lis").CombinedOutput(); err != nil {
+		const lis = "github.com/lis-fs/lis/tools/lis"
+		if out, err := exec.Command("go", "build", "-o", lisBin, lis).CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "build lis: %v\n%s", err, out)
+			return 1
+		}
+		if lisSources, err = sourcesOf(lis); err != nil {
+			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 	}
 	return m.Run()
+}
+
+// lisSources are the Go files the lis binary is built from.
+var lisSources []string
+
+// sourcesOf lists the Go files of pkg and the packages it imports.
+func sourcesOf(pkg string) ([]string, error) {
+	out, err := exec.Command("go", "list", "-deps", "-f",
+		`{{if not .Standard}}{{range .GoFiles}}{{$.Dir}}/{{.}}
+{{end}}{{end}}`, pkg).Output()
+	if err != nil {
+		return nil, fmt.Errorf("go list %s: %w", pkg, err)
+	}
+	return strings.Fields(string(out)), nil
+}
+
+var readSources sync.Once
+
+// readLisSources reads the lis binary's sources. The scenarios run that
+// binary, which this test binary does not link; reading its sources puts
+// them among the inputs go test's cache checks, so a result is never
+// reused once any of them changed.
+func readLisSources() {
+	readSources.Do(func() {
+		for _, f := range lisSources {
+			os.ReadFile(f)
+		}
+	})
 }
 
 // dumpLogs logs the tail of every process's log, for a failed test.

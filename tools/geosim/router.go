@@ -18,8 +18,7 @@ const queueDepth = 1 << 16
 // site and one delivery loop per directed link; Close stops them all.
 type Router struct {
 	ports []*os.File // by site index: that site's gateway TUN
-	mtu   int
-	pool  sync.Pool
+	pool  sync.Pool  // packet buffers, MTU-sized
 
 	mu    sync.Mutex // guards links (models and their stats)
 	links [][]*linkModel
@@ -29,9 +28,6 @@ type Router struct {
 	ctx       context.Context
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
-
-	strayMu sync.Mutex
-	strays  int64 // packets to no site of ours: dropped
 }
 
 // deliveredCount is what a link has handed to the far end: the bytes on
@@ -49,7 +45,7 @@ type packet struct {
 // NewRouter starts forwarding between ports (one per site, in site order)
 // with params(from, to) for each direction. mtu is the largest packet.
 func NewRouter(ports []*os.File, mtu int, params func(from, to int) LinkParams) *Router {
-	r := &Router{ports: ports, mtu: mtu}
+	r := &Router{ports: ports}
 	r.pool.New = func() any { b := make([]byte, mtu+64); return &b }
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	n := len(ports)
@@ -126,10 +122,7 @@ func (r *Router) readLoop(from int) {
 func (r *Router) route(from int, p packet) {
 	to, ok := destSite((*p.buf)[:p.n])
 	if !ok || to == from || to >= len(r.ports) {
-		r.strayMu.Lock()
-		r.strays++
-		r.strayMu.Unlock()
-		r.pool.Put(p.buf)
+		r.pool.Put(p.buf) // not for another site of ours: dropped
 		return
 	}
 	r.mu.Lock()

@@ -16,13 +16,7 @@ func needRoot(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("geosim needs root (network namespaces, TUN devices): skipped")
 	}
-	// The scenarios run a lis binary built from the tree, which this test
-	// binary does not link: reading it makes go test's cache see a new
-	// build (a path that is gone by the next run), so a result is never
-	// reused for code it did not run.
-	if _, err := os.Stat(lisBin); err != nil {
-		t.Fatalf("lis binary: %v", err)
-	}
+	readLisSources()
 }
 
 // buildWorld builds spec for one test and removes it at the end.
