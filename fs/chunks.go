@@ -70,7 +70,11 @@ func (f *FS) writable(ctx context.Context, of *openFile, idx uint32) (*chunkRef,
 	if ref != nil && ref.id != 0 && ref.leaseExpiry-now > half {
 		return ref, nil
 	}
-	rec, err := f.meta.AllocChunk(ctx, of.ino, idx, f.data.ID(), f.opts.LeaseDuration)
+	// Not cut short by an interrupt (ctx): allocation is quick, and a
+	// caller interrupted all the time (Go's preemption signals) would
+	// otherwise abandon allocations halfway. Taking a lease may wait long
+	// (a holder that does not answer), so that call is.
+	rec, err := f.meta.AllocChunk(f.op(), of.ino, idx, f.data.ID(), f.opts.LeaseDuration)
 	if err != nil {
 		return nil, fmt.Errorf("allocate chunk %d of inode %d: %w", idx, of.ino, err)
 	}

@@ -10,12 +10,16 @@ import (
 
 // OpenDir implements fuse.RawFileSystem. The open is registered with the
 // metaservice, so a directory removed while open stays valid through its
-// descriptors, as POSIX asks. Directory handles carry no other state: the
-// kernel's offset is the metaservice's stable cookie, so a listing resumes
-// correctly whatever changed in between.
+// descriptors, as POSIX asks. The kernel's offset is the metaservice's
+// stable cookie, so a listing resumes correctly whatever changed in
+// between; a handle keeps the entries it fetched ahead (dirstream.go).
 func (f *FS) OpenDir(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
 	_, err := f.meta.Open(f.op(), f.cred(&in.InHeader), ms.Ino(in.NodeId), syscall.O_RDONLY, f.session.Load())
-	return status("opendir", err)
+	if err != nil {
+		return status("opendir", err)
+	}
+	out.Fh = f.dirs.open()
+	return fuse.OK
 }
 
 // ReadDir implements fuse.RawFileSystem.
@@ -38,21 +42,41 @@ func (f *FS) readDir(in *fuse.ReadIn, out *fuse.DirEntryList, plus bool) fuse.St
 	if plus {
 		limit = max(int(in.Size)/(dirEntrySize+128), 8)
 	}
-	ents, err := f.meta.ReadDir(f.op(), f.cred(&in.InHeader), ms.Ino(in.NodeId), in.Offset, limit, plus)
+	fetch := func(limit int) ([]ms.DirEntry, error) {
+		return f.meta.ReadDir(f.op(), f.cred(&in.InHeader), ms.Ino(in.NodeId), in.Offset, limit, plus)
+	}
+	var ents []ms.DirEntry
+	var err error
+	stream := f.dirs.get(in.Fh)
+	if stream == nil || f.opts.AttrTimeout <= 0 {
+		ents, err = fetch(limit)
+	} else {
+		ents, err = stream.entries(in.Offset, plus, f.opts.AttrTimeout, fetch)
+	}
 	if err != nil {
 		return status("readdir", err)
 	}
-	for _, e := range ents {
+	n := f.addEntries(in, out, ents, plus)
+	if stream != nil && f.opts.AttrTimeout > 0 {
+		stream.used(n)
+	}
+	return fuse.OK
+}
+
+// addEntries passes ents to the kernel's buffer until it is full, and
+// returns how many it took.
+func (f *FS) addEntries(in *fuse.ReadIn, out *fuse.DirEntryList, ents []ms.DirEntry, plus bool) int {
+	for i, e := range ents {
 		de := fuse.DirEntry{Name: e.Name, Ino: uint64(e.Ino), Mode: e.Type, Off: e.Cookie}
 		if !plus {
 			if !out.AddDirEntry(de) {
-				break
+				return i
 			}
 			continue
 		}
 		eo := out.AddDirLookupEntry(de)
 		if eo == nil {
-			break
+			return i
 		}
 		// The kernel takes no reference for "." and ".."; an entry whose
 		// inode vanished meanwhile is listed without attributes.
@@ -61,12 +85,13 @@ func (f *FS) readDir(in *fuse.ReadIn, out *fuse.DirEntryList, plus bool) fuse.St
 			f.fillEntry(f.files.overlay(e.Attr), eo)
 		}
 	}
-	return fuse.OK
+	return len(ents)
 }
 
 // ReleaseDir implements fuse.RawFileSystem: the last close of a removed
 // directory frees it.
 func (f *FS) ReleaseDir(in *fuse.ReleaseIn) {
+	f.dirs.close(in.Fh)
 	status("releasedir", f.meta.Release(f.op(), ms.Ino(in.NodeId), f.session.Load()))
 }
 

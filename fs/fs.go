@@ -86,6 +86,7 @@ type FS struct {
 	files    *fileTable
 	remote   *remoteCopies
 	policies policyFiles
+	dirs     dirStreams
 
 	mu     sync.Mutex // guards server
 	server *fuse.Server

@@ -32,6 +32,10 @@ func checkLease(d time.Duration) error {
 	return nil
 }
 
+// shipTimeout bounds what AllocChunk does on the dataservers once a new
+// chunk's record is committed.
+const shipTimeout = 30 * time.Second
+
 // AllocChunk returns the record of chunk index of ino, creating it with a
 // fresh id and dataserver as its primary if it has none; a new chunk's
 // copies are placed by the file's policy (package replicaset), and the
@@ -54,6 +58,11 @@ func (s *Service) AllocChunk(ctx context.Context, ino Ino, index uint32, ds stri
 	if err != nil {
 		return nil, err
 	}
+	// The record is committed: telling its primary of the lease and the
+	// replicas must not stop halfway because the caller went away (an
+	// interrupted write), or the primary would never ship to its copies.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shipTimeout)
+	defer cancel()
 	if err := s.installIfHeld(ctx, c, ds); err != nil || !created || len(c.Replicas) < 2 {
 		return c, err
 	}
