@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/lis-fs/lis/journal"
 )
@@ -33,6 +34,7 @@ func (e *engine) accept(cs *chunkState, m *Mutation) (journal.LSN, error) {
 	}
 	oldSize := cs.size
 	advanceState(cs, m)
+	e.watchPrimary(cs)
 	e.logical.Add(cs.size - oldSize)
 	cs.lastLSN = lsn
 	cs.pending = append(cs.pending, pendingMut{lsn: lsn, version: cs.version, m: m})
@@ -68,10 +70,13 @@ func advanceState(cs *chunkState, m *Mutation) {
 		cs.epoch = max(cs.epoch, m.Arg)
 	case OpReplicas:
 		r := decodeReplicas(m.Data)
-		cs.replicas, cs.replMode, cs.owner = r.Replicas, r.Mode, r.Owner
+		cs.replicas, cs.replMode, cs.owner, cs.target = r.Replicas, r.Mode, r.Owner, r.Target
 	}
 	if m.Op.bumpsVersion() {
 		cs.version = m.Version
+		if cs.owner != (ChunkOwner{}) { // only a primary's lag is told
+			cs.marks.note(m.Version, writtenBytes(m), time.Now())
+		}
 	}
 }
 
@@ -121,7 +126,8 @@ func (e *engine) reserve(cs *chunkState, m *Mutation, preallocate bool) error {
 // encodeReplicas and decodeReplicas are the OpReplicas payload: one
 // "id=addr" line per peer, then a "#mode" line unless the mode is
 // ReplPriority (which lists written before modes existed have, read as),
-// and a "#at=INO/INDEX" line when the chunk's owner is known.
+// a "#at=INO/INDEX" line when the chunk's owner is known, and a
+// "#target=N" line when the copies its policy asks for are.
 func encodeReplicas(req *SetReplicasReq) []byte {
 	var b strings.Builder
 	for _, p := range req.Replicas {
@@ -132,6 +138,9 @@ func encodeReplicas(req *SetReplicasReq) []byte {
 	}
 	if o := req.Owner; o != (ChunkOwner{}) {
 		fmt.Fprintf(&b, "#at=%d/%d\n", o.Ino, o.Index)
+	}
+	if req.Target > 0 {
+		fmt.Fprintf(&b, "#target=%d\n", req.Target)
 	}
 	return []byte(b.String())
 }
@@ -147,6 +156,8 @@ func decodeReplicas(b []byte) SetReplicasReq {
 			}
 		case strings.HasPrefix(name, "at="):
 			fmt.Sscanf(name, "at=%d/%d", &out.Owner.Ino, &out.Owner.Index)
+		case strings.HasPrefix(name, "target="):
+			fmt.Sscanf(name, "target=%d", &out.Target)
 		default:
 			if i := slices.Index(replModeNames[:], name); i >= 0 {
 				out.Mode = ReplMode(i)

@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"google.golang.org/grpc/metadata"
+
+	"github.com/lis-fs/lis/metaservice/clustertls"
 )
 
 // Admin calls (GrantLease, RevokeLease, SetReplicas, Delete) decide what a
@@ -24,7 +26,9 @@ import (
 // metaservice in its heartbeats, over the connection it opened to the
 // address it was told (--meta); the metaservice keeps it out of what it
 // shows clients. This guards against local clients, not against a network
-// eavesdropper: that is TLS's part. In-process calls (Local) are trusted.
+// eavesdropper: that is TLS's part, and with TLS configured a TCP peer's
+// certificate decides instead of the token (authz.go). In-process calls
+// (Local) are trusted.
 
 // adminTokenKey is the gRPC metadata key that carries the token.
 const adminTokenKey = "lis-admin-token"
@@ -37,8 +41,12 @@ func AdminContext(ctx context.Context, token string) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, adminTokenKey, token)
 }
 
-// checkAdmin refuses an admin call that does not carry the token.
+// checkAdmin refuses an admin call from a TLS peer without the
+// metaservice role (authz.go), and from a plaintext one without the token.
 func (s *Server) checkAdmin(ctx context.Context, method string) error {
+	if authenticated, err := s.requireRole(ctx, clustertls.RoleMetaservice, method); authenticated {
+		return err
+	}
 	want := s.cfg.AdminToken
 	if want == "" {
 		return nil

@@ -19,14 +19,17 @@ type Registry interface {
 // DefaultHeartbeat is how often a dataserver reports to the registry.
 const DefaultHeartbeat = 2 * time.Second
 
-// heartbeat is what the server reports to the registry; addr is where
-// peers and remote clients reach it.
+// heartbeat is what the server reports to the registry, its census
+// included; addr is where peers and remote clients reach it.
 func (s *Server) heartbeat(addr string) registry.Heartbeat {
-	st := s.stat()
-	h := registry.Heartbeat{ID: st.ID, Addr: addr, Site: st.Site, Region: st.Region,
-		Capacity: st.Capacity, Free: st.Free, JournalBytes: st.JournalBytes, AdminToken: s.cfg.AdminToken}
-	for _, p := range st.Peers {
-		h.Behind += p.Behind
+	st := Stat{LogicalBytes: s.e.logical.Load()} // not s.e.stat(): it counts chunks, a pass over all
+	s.e.fillSpace(&st)
+	h := registry.Heartbeat{ID: s.cfg.ID, Addr: addr, Site: s.cfg.Site, Region: s.cfg.Region,
+		Capacity: st.Capacity, Free: st.Free, JournalBytes: s.e.j.Size(), AdminToken: s.cfg.AdminToken,
+		ReplLimit: s.cfg.ReplicationLimit, Started: s.started.UnixNano()}
+	h.Peers, h.Danger, h.ReplRate = s.census(time.Now())
+	for _, p := range h.Peers {
+		h.Behind += p.Chunks
 	}
 	return h
 }

@@ -111,6 +111,7 @@ func (e *engine) ackUnjournaled(ctx context.Context, cs *chunkState, m *Mutation
 	e.q.stage(int64(n))
 	oldSize := cs.size
 	advanceState(cs, m)
+	e.watchPrimary(cs)
 	e.logical.Add(cs.size - oldSize)
 	cs.pending = append(cs.pending, pendingMut{version: cs.version, m: m})
 	cs.unjournaled++

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"github.com/lis-fs/lis/metaservice/policy"
@@ -22,10 +23,11 @@ type bandwidth struct {
 	limiter  *rate.Limiter // nil: unlimited
 	priority *policy.HourRange
 	now      func() time.Time
+	waited   prometheus.Counter // seconds senders spent waiting for tokens
 }
 
-func newBandwidth(cfg *Config) *bandwidth {
-	b := &bandwidth{priority: cfg.PriorityHours, now: cfg.Now}
+func newBandwidth(cfg *Config, waited prometheus.Counter) *bandwidth {
+	b := &bandwidth{priority: cfg.PriorityHours, now: cfg.Now, waited: waited}
 	if limit := cfg.ReplicationLimit; limit > 0 {
 		batch := 2 * int64(cfg.ReplBatchBytes) // a batch ends past its target by at most a record
 		burst := max(limit/20, batch)
@@ -45,6 +47,8 @@ func (b *bandwidth) take(ctx context.Context, n int) error {
 	if b.limiter == nil || b.priority != nil && b.priority.Contains(b.now()) {
 		return nil
 	}
+	start := time.Now()
+	defer func() { b.waited.Add(time.Since(start).Seconds()) }()
 	for n > 0 {
 		k := min(n, b.limiter.Burst())
 		if err := b.limiter.WaitN(ctx, k); err != nil {

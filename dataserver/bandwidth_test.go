@@ -3,6 +3,7 @@ package dataserver
 import (
 	"context"
 	"encoding/binary"
+	"github.com/prometheus/client_golang/prometheus"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -104,7 +105,7 @@ func TestBandwidthWindow(t *testing.T) {
 				require.NoError(t, err)
 				cfg.PriorityHours = &h
 			}
-			require.Equal(t, c.want, newBandwidth(cfg).window(16, batch))
+			require.Equal(t, c.want, newBandwidth(cfg, prometheus.NewCounter(prometheus.CounterOpts{Name: "w"})).window(16, batch))
 		})
 	}
 }

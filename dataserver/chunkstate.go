@@ -32,8 +32,10 @@ type chunkState struct {
 	replicas  []Peer
 	replMode  ReplMode
 	owner     ChunkOwner
-	data      dataBlocks // blocks that hold data (datablocks.go)
-	resyncing bool       // replica side: a full copy is under way
+	target    int         // copies the policy asks for; 0: unknown
+	marks     changeMarks // recent versions, for lag reports (primary only)
+	data      dataBlocks  // blocks that hold data (datablocks.go)
+	resyncing bool        // replica side: a full copy is under way
 	deleted   bool
 	lastLSN   journal.LSN
 	pending   []pendingMut

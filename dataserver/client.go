@@ -10,6 +10,7 @@ import (
 	"github.com/lis-fs/lis/dataserver/chunkstore"
 	"github.com/lis-fs/lis/metaservice/msgrpc"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 )
 
 // Client calls a dataserver. Errors that mean an errno (ENOENT, ESTALE for
@@ -24,10 +25,15 @@ type Client struct {
 	close   func() error
 }
 
-// Dial connects to the dataserver at addr ("unix:/path" or "host:port").
-// The connection is made lazily.
-func Dial(addr string) (*Client, error) {
-	conn, err := msgrpc.Dial(addr, nil)
+// Dial connects to the dataserver at addr ("unix:/path" or "host:port")
+// in plaintext. The connection is made lazily.
+func Dial(addr string) (*Client, error) { return DialCreds(addr, nil) }
+
+// DialCreds is Dial with creds securing a TCP connection (the cluster's
+// TLS: clustertls.Identity.ClientCreds); a unix socket is plaintext
+// whatever creds says.
+func DialCreds(addr string, creds credentials.TransportCredentials) (*Client, error) {
+	conn, err := msgrpc.Dial(addr, creds)
 	if err != nil {
 		return nil, err
 	}

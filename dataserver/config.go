@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lis-fs/lis/dataserver/chunkstore"
+	"github.com/lis-fs/lis/metaservice/clustertls"
 	"github.com/lis-fs/lis/metaservice/policy"
 	"github.com/lis-fs/lis/metaservice/registry"
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,6 +48,11 @@ type Config struct {
 	// AdminToken, when set, is the token the metaservice must present on
 	// admin calls (admin.go); it is sent to the registry in heartbeats.
 	AdminToken string
+	// TLS, when set, is this node's identity in the cluster: the TCP
+	// listener serves mutual TLS only (the unix socket stays plaintext),
+	// connections to peers use it, and calls from TLS peers are
+	// authorized by their certificates' roles (authz.go).
+	TLS *clustertls.Identity
 	// LazyWindow is how long a lazily replicated chunk's changes may wait
 	// before they are shipped as one batch; default 30s. LazyHighWater
 	// ships every waiting batch once the changes held back on one peer

@@ -35,6 +35,9 @@ type engine struct {
 	mu     sync.RWMutex
 	chunks map[uint64]*chunkState
 
+	// watch holds the chunks the next census must visit (census.go).
+	watch watchSet
+
 	appendMu sync.Mutex
 	q        *applyQueue
 	applied  atomic.Uint64 // every record <= applied is in the chunk files

@@ -56,6 +56,7 @@ func (e *engine) recover() error {
 	if err := e.checkpoint(); err != nil {
 		return fmt.Errorf("dataserver: recover: %w", err)
 	}
+	e.watchAll() // what lags after a restart is unknown until the first census
 	e.log.Info("dataserver recovered", "chunks", len(e.chunks), "checkpoint", ckpt,
 		"replayed", replayed, "last_lsn", e.j.LastLSN())
 	return nil
@@ -153,7 +154,7 @@ func syncStateFromFile(cs *chunkState) {
 	cs.size = meta.Size
 	cs.epoch = meta.Epoch
 	r := decodeReplicas([]byte(strings.Join(meta.Replicas, "\n")))
-	cs.replicas, cs.replMode, cs.owner = r.Replicas, r.Mode, r.Owner
+	cs.replicas, cs.replMode, cs.owner, cs.target = r.Replicas, r.Mode, r.Owner, r.Target
 	cs.resyncing = meta.Flags&chunkstore.FlagResyncing != 0
 	cs.data.fromChunk(cs.file)
 }

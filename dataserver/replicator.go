@@ -39,7 +39,7 @@ type replicator struct {
 
 func newReplicator(e *engine) *replicator {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &replicator{e: e, log: e.log, ctx: ctx, cancel: cancel, bw: newBandwidth(e.cfg),
+	return &replicator{e: e, log: e.log, ctx: ctx, cancel: cancel, bw: newBandwidth(e.cfg, e.m.limiterWait),
 		senders: map[string]*sender{}, conns: map[string]*grpc.ClientConn{}, reports: copyReports{due: map[uint64]struct{}{}}}
 }
 
@@ -183,14 +183,15 @@ func (r *replicator) enforceLimit() {
 	}
 }
 
-// conn returns a (shared, lazily connecting) client connection to addr.
+// conn returns a (shared, lazily connecting) client connection to addr,
+// over the cluster's TLS when configured.
 func (r *replicator) conn(addr string) (*grpc.ClientConn, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if c := r.conns[addr]; c != nil {
 		return c, nil
 	}
-	c, err := msgrpc.Dial(addr, nil)
+	c, err := msgrpc.Dial(addr, r.e.cfg.peerCreds())
 	if err != nil {
 		return nil, err
 	}

@@ -49,7 +49,12 @@ func (s *Server) serviceDesc() *grpc.ServiceDesc {
 		}),
 	)
 	replicate, writes := replicateDesc, writesDesc
-	replicate.Handler = func(_ any, stream grpc.ServerStream) error { return e.receive(stream) }
+	replicate.Handler = func(_ any, stream grpc.ServerStream) error {
+		if err := s.requireDataserver(stream.Context(), "Replicate"); err != nil {
+			return err
+		}
+		return e.receive(stream)
+	}
 	writes.Handler = func(_ any, stream grpc.ServerStream) error { return s.serveWrites(stream) }
 	desc.Streams = append(desc.Streams, replicate, writes)
 	return desc

@@ -252,6 +252,5 @@ func (s *sender) stat() PeerStat {
 			cs.mu.RUnlock()
 		}
 	}
-	s.r.e.m.replBehind.WithLabelValues(s.peerID).Set(float64(ps.Behind))
 	return ps
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/lis-fs/lis/metaservice/msgrpc"
 	"google.golang.org/grpc"
@@ -36,6 +37,9 @@ type Server struct {
 	// engine or replicator lock.
 	listLocks [64]sync.Mutex
 
+	rates   censusRates // the heartbeat's census (census.go)
+	started time.Time
+
 	closeOnce sync.Once
 	closeErr  error
 	closed    chan struct{}
@@ -50,7 +54,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dataserver: metrics: %w", err)
 	}
-	s := &Server{cfg: cfg, closed: make(chan struct{})}
+	s := &Server{cfg: cfg, closed: make(chan struct{}), started: time.Now()}
 	// The journal's OverLimit hook needs the replicator, which needs the
 	// engine: route it through a variable set below.
 	var repl *replicator
@@ -81,7 +85,7 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("dataserver: write window socket: %w", err)
 		}
 	}
-	s.grpc = grpc.NewServer(msgrpc.ServerOptions(nil)...)
+	s.grpc = grpc.NewServer(append(msgrpc.ServerOptions(cfg.serverCreds()), m.calls.ServerOptions()...)...)
 	s.grpc.RegisterService(s.serviceDesc(), nil)
 	e.start()
 	repl.start()
@@ -173,6 +177,7 @@ func (s *Server) chunkInfo(chunk uint64) (*ChunkInfo, error) {
 		return nil, err
 	}
 	ci.Replicas = s.repl.info(chunk)
+	s.e.fillLag(chunk, ci.Replicas)
 	return ci, nil
 }
 

@@ -222,6 +222,7 @@ func (ss *session) flush(ctx context.Context, lsn journal.LSN) error {
 		return err
 	}
 	ss.s.r.e.m.replSentBytes.WithLabelValues(ss.s.peerID).Add(float64(len(b.Payload)))
+	ss.s.r.e.m.replRawBytes.WithLabelValues(ss.s.peerID).Add(float64(b.RawLen))
 	return nil
 }
 

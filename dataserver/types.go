@@ -123,6 +123,10 @@ type SetReplicasReq struct {
 	// Owner is where the chunk's record is, so that what its replicas
 	// acknowledge can be reported to it (Server.Announce).
 	Owner ChunkOwner `msgpack:"o,omitempty"`
+	// Target is how many copies the chunk's policy asks for, primary
+	// included (0: unknown), so that the primary can report a chunk
+	// that has fewer current copies (lis status).
+	Target int `msgpack:"t,omitempty"`
 }
 
 // ChunkOwner names the metaservice record of a chunk: its file's inode
@@ -184,6 +188,11 @@ type ReplicaInfo struct {
 	// LazyBytes is how much was written to a lazily replicated chunk
 	// that its next batch will carry to this replica.
 	LazyBytes int64 `msgpack:"lb,omitempty"`
+	// BehindBytes is what was written to the chunk since the replica's
+	// acknowledged version (an upper bound), and BehindSince when the
+	// first of it was (Unix ns; 0 if unknown or current).
+	BehindBytes int64 `msgpack:"bb,omitempty"`
+	BehindSince int64 `msgpack:"bs,omitempty"`
 }
 
 // Checksums is a chunk's current state as block checksums (see

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"google.golang.org/grpc/credentials"
 
 	ms "github.com/lis-fs/lis/metaservice"
 )
@@ -35,6 +36,9 @@ type Options struct {
 	// RemoteCacheBytes bounds the cache of data read from other hosts'
 	// dataservers (readcache.go); default 64 MiB, negative for none.
 	RemoteCacheBytes int64
+	// DataserverCreds secure the connections to other hosts'
+	// dataservers over TCP (the cluster's TLS); nil: plaintext.
+	DataserverCreds credentials.TransportCredentials
 	// HeartbeatInterval is the session heartbeat period; default 10s.
 	HeartbeatInterval time.Duration
 	ReadOnly          bool
@@ -114,7 +118,7 @@ func New(meta Meta, data Data, opts Options) (*FS, error) {
 		groups: groupCache{entries: map[uint32]groupEntry{}}, ctx: ctx, cancel: cancel}
 	f.session.Store(id)
 	f.files = newFileTable(f)
-	f.remote = newRemoteCopies(meta, data.ID(), f.opts.RemoteCacheBytes)
+	f.remote = newRemoteCopies(meta, data.ID(), f.opts.RemoteCacheBytes, f.opts.DataserverCreds)
 	f.every(opts.HeartbeatInterval, f.heartbeat)
 	f.every(opts.CommitInterval/2, f.files.commitDue)
 	return f, nil

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 
+	"google.golang.org/grpc/credentials"
+
 	"github.com/lis-fs/lis/dataserver"
 	ms "github.com/lis-fs/lis/metaservice"
 )
@@ -40,14 +42,15 @@ type remoteCopies struct {
 	self  string      // the co-located dataserver's ID
 	cache *blockCache // nil: none
 	ahead *readahead  // nil without a cache
+	creds credentials.TransportCredentials
 
 	mu      sync.Mutex // guards the fields below; not held across I/O but a dial
 	known   map[string]ms.DataserverStatus
 	clients map[string]*dataserver.Client // by address
 }
 
-func newRemoteCopies(meta Meta, self string, cacheBytes int64) *remoteCopies {
-	r := &remoteCopies{meta: meta, self: self, cache: newBlockCache(cacheBytes), clients: map[string]*dataserver.Client{}}
+func newRemoteCopies(meta Meta, self string, cacheBytes int64, creds credentials.TransportCredentials) *remoteCopies {
+	r := &remoteCopies{meta: meta, self: self, cache: newBlockCache(cacheBytes), creds: creds, clients: map[string]*dataserver.Client{}}
 	if r.cache != nil {
 		r.ahead = newReadahead(cacheBytes)
 	}
@@ -200,7 +203,7 @@ func (r *remoteCopies) client(addr string) (*dataserver.Client, error) {
 	if c, ok := r.clients[addr]; ok {
 		return c, nil
 	}
-	c, err := dataserver.Dial(addr)
+	c, err := dataserver.DialCreds(addr, r.creds)
 	if err != nil {
 		return nil, err
 	}

@@ -111,8 +111,27 @@ func (s *Service) shipTo(ctx context.Context, ino Ino, index uint32, c *ChunkRec
 	}
 	req := dataserver.SetReplicasReq{Chunk: uint64(c.ID), Replicas: peers, Mode: c.Mode,
 		Owner: dataserver.ChunkOwner{Ino: uint64(ino), Index: index}}
+	req.Target = s.targetCopies(ctx, ino, c)
+
 	if err := s.dataservers.SetReplicas(ctx, addr, req); err != nil {
 		return fmt.Errorf("give %s the replicas of chunk %s: %w", c.Primary, c.ID, err)
 	}
 	return nil
+}
+
+// targetCopies is how many copies the policy of ino asks its chunk c to
+// have, for the primary's danger report; 0 if the policy cannot be read.
+// A per-region target counts the regions it names, or else the regions
+// the placement found.
+func (s *Service) targetCopies(ctx context.Context, ino Ino, c *ChunkRecord) int {
+	ep, err := s.ResolvePolicy(ctx, ino)
+	switch {
+	case err != nil:
+		return 0
+	case !ep.Policy.PerRegion:
+		return ep.Policy.TargetCopies
+	case len(ep.Policy.Regions) > 0:
+		return ep.Policy.TargetCopies * len(ep.Policy.Regions)
+	}
+	return len(c.Replicas)
 }

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"google.golang.org/grpc/credentials"
+
 	"github.com/lis-fs/lis/metaservice/dspool"
 	"github.com/lis-fs/lis/metaservice/kv"
 	"github.com/lis-fs/lis/metaservice/registry"
@@ -29,8 +31,10 @@ type Options struct {
 	// another metaservice process may have changed it.
 	PolicyCacheTTL time.Duration
 	// Dataservers reaches the dataservers, to install and move leases;
-	// nil dials them by their registered addresses (package dspool).
-	Dataservers Dataservers
+	// nil dials them by their registered addresses (package dspool), with
+	// DataserverCreds securing TCP (the cluster's TLS; nil: plaintext).
+	Dataservers     Dataservers
+	DataserverCreds credentials.TransportCredentials
 	// HandoverTimeout bounds how long a lease move waits for the new
 	// holder to catch up with the old one (default 1 minute); past it the
 	// move fails with EAGAIN, and the writer may try again.
@@ -85,9 +89,10 @@ func (o *Options) setDefaults() {
 // usage flushing) runs in goroutines owned by the Service and stopped by
 // Close.
 type Service struct {
-	kv   kv.Engine
-	opts Options
-	log  *slog.Logger
+	kv      kv.Engine
+	opts    Options
+	log     *slog.Logger
+	started time.Time
 
 	dataservers  Dataservers
 	ownPool      *dspool.Pool // the dataservers' pool, when the service made it
@@ -108,9 +113,9 @@ type Service struct {
 // Open starts a Service on engine, formatting the volume if it is empty.
 func Open(ctx context.Context, engine kv.Engine, opts Options) (*Service, error) {
 	opts.setDefaults()
-	s := &Service{kv: engine, opts: opts, log: opts.Logger, dataservers: opts.Dataservers}
+	s := &Service{kv: engine, opts: opts, log: opts.Logger, dataservers: opts.Dataservers, started: time.Now()}
 	if s.dataservers == nil {
-		s.ownPool = dspool.New()
+		s.ownPool = dspool.NewCreds(opts.DataserverCreds)
 		s.dataservers = s.ownPool
 	}
 	s.dataservers = adminDataservers{Dataservers: s.dataservers, s: s}

@@ -187,7 +187,7 @@ func (t *tx) pathOf(ino Ino) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		name, err := t.nameIn(a.Parent, ino)
+		name, err := t.nameIn(a.Parent, ino, 0)
 		if err != nil {
 			return "", err
 		}
@@ -198,12 +198,13 @@ func (t *tx) pathOf(ino Ino) (string, error) {
 	return "/" + strings.Join(names, "/"), nil
 }
 
-// nameIn returns the name under which dir lists child.
-func (t *tx) nameIn(dir, child Ino) (string, error) {
+// nameIn returns the name under which dir lists child, looking at no
+// more than limit entries (0: all of them).
+func (t *tx) nameIn(dir, child Ino, limit int) (string, error) {
 	start, end := dentryRange(dir, 0)
 	var name string
 	var derr error
-	err := t.Scan(start, end, 0, func(k, v []byte) bool {
+	err := t.Scan(start, end, limit, func(k, v []byte) bool {
 		var d Dentry
 		if derr = decode(k, v, &d); derr != nil || d.Ino != child {
 			return derr == nil

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"google.golang.org/grpc/credentials"
+
 	"github.com/lis-fs/lis/dataserver"
 	"github.com/lis-fs/lis/fs"
 	ms "github.com/lis-fs/lis/metaservice"
@@ -18,6 +20,10 @@ type JoinConfig struct {
 	Dataserver string // the co-located dataserver's address
 	MountPoint string
 	FS         fs.Options
+	// Creds secure the TCP connections to the metaservice and to
+	// dataservers (the cluster's TLS); nil: plaintext. Unix sockets are
+	// plaintext either way.
+	Creds credentials.TransportCredentials
 }
 
 // Join mounts a cluster volume: the client talks to a running metaservice
@@ -29,12 +35,12 @@ func Join(ctx context.Context, cfg JoinConfig) (_ *Volume, err error) {
 			v.close(context.Background())
 		}
 	}()
-	meta, err := rpc.Dial(cfg.Meta, nil)
+	meta, err := rpc.Dial(cfg.Meta, cfg.Creds)
 	if err != nil {
 		return nil, fmt.Errorf("metaservice %s: %w", cfg.Meta, err)
 	}
 	v.closers = append(v.closers, func(context.Context) error { return meta.Close() })
-	dc, err := dataserver.Dial(cfg.Dataserver)
+	dc, err := dataserver.DialCreds(cfg.Dataserver, cfg.Creds)
 	if err != nil {
 		return nil, fmt.Errorf("dataserver %s: %w", cfg.Dataserver, err)
 	}
@@ -45,6 +51,9 @@ func Join(ctx context.Context, cfg JoinConfig) (_ *Volume, err error) {
 	}
 	if err := awaitRegistered(ctx, meta, st.ID, cfg); err != nil {
 		return nil, err
+	}
+	if cfg.FS.DataserverCreds == nil {
+		cfg.FS.DataserverCreds = cfg.Creds
 	}
 	if cfg.FS.FsName == "" {
 		cfg.FS.FsName = "lis:" + cfg.Meta

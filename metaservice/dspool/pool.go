@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"sync"
 
+	"google.golang.org/grpc/credentials"
+
 	"github.com/lis-fs/lis/dataserver"
 )
 
 // Pool dials dataservers by address and keeps one client per address.
 // It is safe for concurrent use.
 type Pool struct {
+	creds credentials.TransportCredentials // secure TCP dials; nil: plaintext
+
 	mu      sync.Mutex // guards the fields below
 	clients map[string]calls
 	local   map[string]calls // in-process dataservers, by the address they registered
@@ -28,8 +32,15 @@ type calls interface {
 	Delete(ctx context.Context, chunk uint64) error
 }
 
-// New returns an empty pool.
-func New() *Pool { return &Pool{clients: map[string]calls{}, local: map[string]calls{}} }
+// New returns an empty pool that dials in plaintext.
+func New() *Pool { return NewCreds(nil) }
+
+// NewCreds returns an empty pool whose TCP dials use creds: the
+// metaservice's cluster TLS identity, which the dataservers require of
+// admin calls (unix sockets stay plaintext).
+func NewCreds(creds credentials.TransportCredentials) *Pool {
+	return &Pool{creds: creds, clients: map[string]calls{}, local: map[string]calls{}}
+}
 
 // AddLocal makes calls to addr go to the in-process dataserver l, without
 // RPC: the embedded volume's metaservice and dataserver share a process,
@@ -52,7 +63,7 @@ func (p *Pool) client(addr string) (calls, error) {
 	if c, ok := p.clients[addr]; ok {
 		return c, nil
 	}
-	c, err := dataserver.Dial(addr)
+	c, err := dataserver.DialCreds(addr, p.creds)
 	if err != nil {
 		return nil, fmt.Errorf("dial dataserver at %s: %w", addr, err)
 	}

@@ -12,7 +12,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 )
 
@@ -31,7 +30,8 @@ const (
 )
 
 // ServerOptions returns the grpc.ServerOptions every Lis server uses. creds
-// may be nil for loopback and unix-socket listeners.
+// secure its TCP connections (unix sockets stay plaintext: see
+// security.go); nil serves plaintext everywhere, which is for loopback.
 func ServerOptions(creds credentials.TransportCredentials) []grpc.ServerOption {
 	opts := []grpc.ServerOption{
 		grpc.ForceServerCodecV2(codecV2{}),
@@ -45,14 +45,19 @@ func ServerOptions(creds credentials.TransportCredentials) []grpc.ServerOption {
 		grpc.WriteBufferSize(256 << 10),
 	}
 	if creds != nil {
-		opts = append(opts, grpc.Creds(creds))
+		opts = append(opts, grpc.Creds(serverCreds(creds)))
 	}
 	return opts
 }
 
+// socketMode is the mode of the unix socket files Lis serves on: they are
+// plaintext and unauthenticated, so only their owner and group may
+// connect.
+const socketMode = 0o660
+
 // Listen opens a listener for addr ("unix:/path" or "host:port"). A stale
 // unix socket file left by a dead process is removed first; a live one
-// (something accepts on it) is an error.
+// (something accepts on it) is an error. A new socket file gets mode 0660.
 func Listen(addr string) (net.Listener, error) {
 	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
 		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
@@ -71,6 +76,10 @@ func Listen(addr string) (net.Listener, error) {
 		if err != nil {
 			return nil, fmt.Errorf("listen %s: %w", addr, err)
 		}
+		if err := os.Chmod(path, socketMode); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("listen %s: keep other users out: %w", addr, err)
+		}
 		return l, nil
 	}
 	l, err := net.Listen("tcp", addr)
@@ -82,11 +91,10 @@ func Listen(addr string) (net.Listener, error) {
 
 // Dial connects to addr ("unix:/path" or "host:port"). The connection is
 // lazy: a dead peer shows up as an Unavailable error (ENOTCONN) on the first
-// call. creds may be nil for plaintext (loopback, unix sockets).
+// call. creds secure a TCP connection; nil is plaintext (loopback), and a
+// unix socket is always plaintext (see security.go).
 func Dial(addr string, creds credentials.TransportCredentials) (*grpc.ClientConn, error) {
-	if creds == nil {
-		creds = insecure.NewCredentials()
-	}
+	creds = dialCreds(addr, creds)
 	target, retry := addr, time.Second
 	if !strings.HasPrefix(addr, "unix:") {
 		target, retry = "passthrough:///"+addr, 5*time.Second
@@ -109,6 +117,7 @@ func Dial(addr string, creds credentials.TransportCredentials) (*grpc.ClientConn
 		grpc.WithInitialConnWindowSize(connWindow),
 		grpc.WithReadBufferSize(256<<10),
 		grpc.WithWriteBufferSize(256<<10),
+		grpc.WithChainUnaryInterceptor(observeClientCall),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)

@@ -9,5 +9,8 @@
 // of Invoke as an *Error that unwraps to the same syscall.Errno, so callers
 // test it with errors.Is(err, syscall.ENOENT) on both sides of the wire.
 //
-// Addresses are "unix:/path/to/sock" or "host:port" (TCP).
+// Addresses are "unix:/path/to/sock" or "host:port" (TCP). Unix sockets
+// are plaintext, their files mode 0660; TCP connections use the
+// credentials a server or dial is given, the cluster's mutual TLS (see
+// security.go and package clustertls).
 package msgrpc

@@ -48,3 +48,15 @@ func TestListenTCP(t *testing.T) {
 	_, err = echo(callCtx(t), dial(t, s.addr), &echoMsg{})
 	require.NoError(t, err)
 }
+
+// TestListenUnixSocketMode: a unix socket is plaintext and
+// unauthenticated, so its file keeps other users out.
+func TestListenUnixSocketMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.sock")
+	l, err := msgrpc.Listen("unix:" + path)
+	require.NoError(t, err)
+	defer l.Close()
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o660), fi.Mode().Perm())
+}

@@ -36,6 +36,15 @@ type Heartbeat struct {
 	// AdminToken is what the metaservice presents on the dataserver's
 	// admin calls (dataserver/admin.go); never shown to clients.
 	AdminToken string
+	// Peers and Danger are its census (report.go); ReplRate is the
+	// replication traffic it sent over the last interval, in bytes/s on
+	// the wire, against ReplLimit (0: unlimited).
+	Peers     []PeerLag
+	Danger    Danger
+	ReplRate  int64
+	ReplLimit int64
+	// Started is when the dataserver process started, Unix ns.
+	Started int64
 }
 
 // CopyVersion is the durable version of one chunk's copy on one

@@ -2,10 +2,13 @@ package rpc
 
 import (
 	"context"
+	"fmt"
+	"syscall"
 
 	"google.golang.org/grpc"
 
 	ms "github.com/lis-fs/lis/metaservice"
+	"github.com/lis-fs/lis/metaservice/clustertls"
 	"github.com/lis-fs/lis/metaservice/registry"
 )
 
@@ -14,6 +17,15 @@ import (
 type Registry interface {
 	DataserverHeartbeat(ctx context.Context, h registry.Heartbeat) error
 	ListDataservers(ctx context.Context) ([]ms.DataserverStatus, error)
+	// PathOf and Info serve lis status.
+	PathOf(ctx context.Context, ino ms.Ino) (string, error)
+	Info(ctx context.Context) (*ms.Info, error)
+}
+
+type pathResp struct {
+	_msgpack struct{} `msgpack:",as_array"`
+
+	Path string
 }
 
 type dataserversResp struct {
@@ -26,13 +38,44 @@ func (s *Server) registryMethods() []grpc.MethodDesc {
 	m := s.meta
 	return []grpc.MethodDesc{
 		method(s, "DataserverHeartbeat", func(ctx context.Context, h *registry.Heartbeat) (*empty, error) {
+			if err := s.checkHeartbeatPeer(ctx, h.ID); err != nil {
+				return nil, err
+			}
 			return &empty{}, m.DataserverHeartbeat(ctx, *h)
 		}),
 		method(s, "ListDataservers", func(ctx context.Context, _ *empty) (*dataserversResp, error) {
 			ds, err := m.ListDataservers(ctx)
 			return &dataserversResp{Dataservers: ds}, err
 		}),
+		method(s, "PathOf", func(ctx context.Context, r *inoReq) (*pathResp, error) {
+			p, err := m.PathOf(ctx, r.Ino)
+			return &pathResp{Path: p}, err
+		}),
+		method(s, "Info", func(ctx context.Context, _ *empty) (*ms.Info, error) {
+			return m.Info(ctx)
+		}),
 	}
+}
+
+// checkHeartbeatPeer refuses a heartbeat from a TLS peer that is not the
+// dataserver it reports on: only the holder of a dataserver certificate
+// naming ID may register or update ID, since the registry is where the
+// metaservice sends leases and copies. A plaintext peer (a unix socket,
+// or TCP without TLS) is let through as before.
+func (s *Server) checkHeartbeatPeer(ctx context.Context, id string) error {
+	p, ok := clustertls.PeerIdentity(ctx)
+	if !ok {
+		return nil
+	}
+	err := p.Require(clustertls.RoleDataserver, "DataserverHeartbeat")
+	if err == nil && p.Name != id {
+		err = fmt.Errorf("DataserverHeartbeat: refused to %s: it heartbeats as dataserver %q, and its certificate may speak for %q only: %w",
+			p, id, p.Name, syscall.EPERM)
+	}
+	if err != nil {
+		s.log.Warn("metaservice: heartbeat refused", "peer", p.String(), "addr", p.Addr, "err", err)
+	}
+	return err
 }
 
 // DataserverHeartbeat implements Registry.
@@ -47,4 +90,18 @@ func (c *Client) ListDataservers(ctx context.Context) ([]ms.DataserverStatus, er
 		return nil, err
 	}
 	return r.Dataservers, nil
+}
+
+// PathOf implements Registry.
+func (c *Client) PathOf(ctx context.Context, ino ms.Ino) (string, error) {
+	r, err := call[inoReq, pathResp](ctx, c, "PathOf", &inoReq{Ino: ino})
+	if err != nil {
+		return "", err
+	}
+	return r.Path, nil
+}
+
+// Info implements Registry.
+func (c *Client) Info(ctx context.Context) (*ms.Info, error) {
+	return call[empty, ms.Info](ctx, c, "Info", &empty{})
 }

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -36,6 +37,9 @@ type Options struct {
 	StopTimeout time.Duration
 	// Logger receives the server's structured logs.
 	Logger *slog.Logger
+	// Registerer, if set, exports per-method call counts and latencies
+	// (lis_metaservice_requests_total, _request_duration_seconds).
+	Registerer prometheus.Registerer
 }
 
 // Server serves a Meta (normally a *metaservice.Service) as lis.Meta.
@@ -77,7 +81,11 @@ func NewServer(meta Meta, opts Options) *Server {
 		// busy (e.g. in lock waits) gRPC falls back to a new goroutine.
 		grpc.NumStreamWorkers(uint32(4*runtime.GOMAXPROCS(0))),
 	)
-	s.grpc = grpc.NewServer(gopts...)
+	calls, err := msgrpc.NewCallMetrics(opts.Registerer, "lis_metaservice")
+	if err != nil {
+		s.log.Warn("metaservice: call metrics not exported", "err", err)
+	}
+	s.grpc = grpc.NewServer(append(gopts, calls.ServerOptions()...)...)
 	s.grpc.RegisterService(s.serviceDesc(), nil)
 	return s
 }

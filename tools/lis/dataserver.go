@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lis-fs/lis/dataserver"
+	"github.com/lis-fs/lis/metaservice/clustertls"
 	"github.com/lis-fs/lis/metaservice/policy"
 	"github.com/lis-fs/lis/metaservice/rpc"
 )
@@ -37,6 +38,7 @@ type dataserverFlags struct {
 	lazyWindow         time.Duration
 	lazyHighWater      int64
 	advertise          string
+	tlsDir             string
 }
 
 func init() {
@@ -56,9 +58,16 @@ The co-located FUSE client reaches it on --unix; peers (and remote clients)
 on --listen HOST:PORT. With --meta it registers with the metaservice's
 dataserver registry under --id, and heartbeats every 2 s (capacity, free
 space, journal backlog, replication lag); it refuses to start if a live
-dataserver at another address holds the same ID. Until TLS is configured the transport is plaintext, so
---listen must be a loopback address unless --insecure is given. It stops on
-SIGINT or SIGTERM and leaves a clean checkpoint behind.
+dataserver at another address holds the same ID. It stops on SIGINT or
+SIGTERM and leaves a clean checkpoint behind.
+
+With --tls-dir (a node directory made by lis ca issue, with the dataserver
+role, named as --id, which it defaults to) --listen serves mutual TLS only,
+and its connections to peers and to a TCP --meta use it; TCP peers are then
+authorized by their certificates: leases, replica lists and deletions only
+from a metaservice, replication only from a dataserver. The unix socket
+stays plaintext. Without TLS the transport is plaintext, so --listen must be
+a loopback address unless --insecure is given.
 
 With --meta, the calls that decide what it accepts (leases, replica lists,
 deletions) are taken only from the metaservice: it keeps a token in
@@ -67,7 +76,9 @@ refuses those calls with EPERM without it.`,
 		Example: `  lis dataserver --dir /var/lib/lis/ds --id perth-1 --site perth --region au \
       --listen 127.0.0.1:7301 --unix /run/lis/ds.sock --meta 127.0.0.1:7300
   lis dataserver --dir /srv/ds --id london-1 --site london --region eu --listen 127.0.0.1:7302 \
-      --meta 127.0.0.1:7300 --replication-limit 100mbps --priority-hours 22:00-06:00`,
+      --meta 127.0.0.1:7300 --replication-limit 100mbps --priority-hours 22:00-06:00
+  lis dataserver --dir /srv/ds --tls-dir /etc/lis/tls --site nyc --region us \
+      --listen 10.0.2.9:7301 --unix /run/lis/ds.sock --meta 10.0.0.5:7300`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDataserver(cmd.Context(), fl) },
 	}
@@ -82,6 +93,7 @@ refuses those calls with EPERM without it.`,
 	f.Int64Var(&fl.journalLimit, "journal-limit", 0, "journal size past which a lagging replica is dropped and later fully resynced (default 4 GiB)")
 	f.BoolVar(&fl.noLeases, "no-leases", false, "accept writes without a write lease (single machine, no metaservice)")
 	f.BoolVar(&fl.insecure, "insecure", false, "allow plaintext RPC on a non-loopback --listen address")
+	f.StringVar(&fl.tlsDir, "tls-dir", "", "node directory made by lis ca issue: mutual TLS on --listen, to peers and to --meta")
 	f.StringVar(&fl.metrics, "metrics", "", "serve Prometheus metrics on this HOST:PORT at /metrics")
 	f.StringVar(&fl.meta, "meta", "", "metaservice address (unix:/path or host:port) to register and heartbeat with")
 	f.StringVar(&fl.replLimit, "replication-limit", "unlimited", "cap on the replication traffic out of this dataserver, to all peers (100mbps, 12.5MB/s, ...)")
@@ -103,9 +115,12 @@ func runDataserver(ctx context.Context, fl dataserverFlags) error {
 			return fmt.Errorf("--%s: %w", l[0], err)
 		}
 	}
-	if fl.listen != "" && !rpc.IsLocalAddr(fl.listen) && !fl.insecure {
-		return fmt.Errorf("--listen %s is not a loopback address and TLS is not configured; "+
-			"use a loopback address or --unix, or --insecure on a trusted network", fl.listen)
+	id, err := fl.identity()
+	if err != nil {
+		return err
+	}
+	if fl.listen != "" && !rpc.IsLocalAddr(fl.listen) && !fl.insecure && id == nil {
+		return notLocalError(fl.listen)
 	}
 	if ctx == nil {
 		ctx = context.Background()
@@ -120,7 +135,7 @@ func runDataserver(ctx context.Context, fl dataserverFlags) error {
 		Dir: fl.dir, ID: fl.id, Site: fl.site, Region: fl.region, Listen: fl.listen, Unix: fl.unix,
 		Capacity: fl.capacity, JournalSizeLimit: fl.journalLimit, NoLeases: fl.noLeases,
 		ReplicationBurst: fl.replBurst, LazyWindow: fl.lazyWindow, LazyHighWater: fl.lazyHighWater,
-		Logger: log, Registerer: reg,
+		Logger: log, Registerer: reg, TLS: id,
 	}
 	if fl.lazyWindow <= 0 || fl.lazyHighWater <= 0 {
 		return fmt.Errorf("--lazy-window (%s) and --lazy-high-water (%d) must be positive", fl.lazyWindow, fl.lazyHighWater)
@@ -148,14 +163,14 @@ func runDataserver(ctx context.Context, fl dataserverFlags) error {
 		defer stopMetrics()
 	}
 	if fl.meta != "" {
-		stopAnnounce, err := announce(ctx, srv, fl)
+		stopAnnounce, err := announce(ctx, srv, fl, id)
 		if err != nil {
 			srv.Close()
 			return err
 		}
 		defer stopAnnounce()
 	}
-	log.Info("dataserver serving", "id", srv.ID(), "tcp", srv.Addr(), "unix", fl.unix)
+	log.Info("dataserver serving", "id", srv.ID(), "tcp", srv.Addr(), "unix", fl.unix, "tls", id != nil)
 	if err := srv.Serve(ctx); err != nil {
 		return err
 	}
@@ -180,10 +195,29 @@ func (fl dataserverFlags) bandwidth(cfg *dataserver.Config) error {
 	return nil
 }
 
+// identity loads --tls-dir, whose certificate must be this dataserver's:
+// the metaservice takes heartbeats for an ID only from the certificate
+// naming it. --id defaults to that name.
+func (fl *dataserverFlags) identity() (*clustertls.Identity, error) {
+	id, err := loadTLS(fl.tlsDir, clustertls.RoleDataserver)
+	if err != nil || id == nil {
+		return id, err
+	}
+	if fl.id == "" {
+		fl.id = id.Name
+	}
+	if fl.id != id.Name {
+		return nil, fmt.Errorf("--id %s, but the certificate in --tls-dir %s names %s: the metaservice would refuse its heartbeats",
+			fl.id, fl.tlsDir, id.Name)
+	}
+	return id, nil
+}
+
 // announce registers srv with the metaservice at fl.meta and keeps it
-// heartbeating until the returned function is called.
-func announce(ctx context.Context, srv *dataserver.Server, fl dataserverFlags) (func(), error) {
-	meta, err := rpc.Dial(fl.meta, nil)
+// heartbeating until the returned function is called; id (nil: none)
+// secures a TCP connection to it.
+func announce(ctx context.Context, srv *dataserver.Server, fl dataserverFlags, id *clustertls.Identity) (func(), error) {
+	meta, err := rpc.Dial(fl.meta, clientCreds(id))
 	if err != nil {
 		return nil, fmt.Errorf("metaservice %s: %w", fl.meta, err)
 	}

@@ -7,7 +7,10 @@ import (
 	"net/http"
 	"net/http/pprof"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/lis-fs/lis/metaservice/msgrpc"
 )
 
 // serveDebug serves Prometheus metrics (/metrics) and Go profiles
@@ -25,6 +28,12 @@ func serveDebug(addr string) error {
 	if err != nil {
 		return fmt.Errorf("--debug-addr: %w", err)
 	}
+	// The mount's metadata and data calls, as their services saw them.
+	calls, err := msgrpc.NewCallMetrics(prometheus.DefaultRegisterer, "lis_mount")
+	if err != nil {
+		return err
+	}
+	msgrpc.ObserveClientCalls(calls)
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.Handler())
 	mux.HandleFunc("/debug/pprof/", pprof.Index)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -36,7 +37,7 @@ func main() {
 	rootCmd.SetArgs(cliArgs)
 	if err := rootCmd.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "lis:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -48,4 +49,12 @@ func helperArgs(argv0 string, args []string) []string {
 		return append([]string{"mount"}, args...)
 	}
 	return args
+}
+
+// exitCode is 1 for a failure, but lis status says "in danger" with its own.
+func exitCode(err error) int {
+	if errors.Is(err, errInDanger) {
+		return statusDangerExit
+	}
+	return 1
 }

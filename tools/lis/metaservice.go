@@ -10,9 +10,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	"github.com/lis-fs/lis/metaservice"
+	"github.com/lis-fs/lis/metaservice/clustertls"
 	"github.com/lis-fs/lis/metaservice/kv"
 	"github.com/lis-fs/lis/metaservice/registry"
 	"github.com/lis-fs/lis/metaservice/rpc"
@@ -24,6 +27,8 @@ type metaserviceFlags struct {
 	listen   string
 	unix     string
 	insecure bool
+	metrics  string
+	tlsDir   string
 	liveness registry.Timeouts
 }
 
@@ -41,11 +46,15 @@ The metadata store is chosen by --meta-url:
   tikv://PD1:2379,PD2:2379/VOLUME   volume VOLUME on a TiKV cluster
 
 It serves on a TCP address (--listen HOST:PORT), a unix socket (--unix
-PATH), or both. Until TLS is configured, the transport is plaintext, so
---listen must be a loopback address unless --insecure is given. It stops
-on SIGINT or SIGTERM, letting calls in flight finish.`,
+PATH), or both. With --tls-dir (a node directory made by lis ca issue
+with --role metaservice) --listen serves mutual TLS only, its calls to
+dataservers use it, and it takes a dataserver's heartbeats over TLS only
+from that dataserver's certificate; the unix socket stays plaintext.
+Without TLS the transport is plaintext, so --listen must be a loopback
+address unless --insecure is given. It stops on SIGINT or SIGTERM,
+letting calls in flight finish.`,
 		Example: `  lis metaservice --meta-url embedded:/var/lib/lis/meta --listen 127.0.0.1:7300
-  lis metaservice --meta-url tikv://pd1:2379,pd2:2379/vol1 --unix /run/lis/meta.sock --listen 10.0.0.5:7300 --insecure`,
+  lis metaservice --meta-url tikv://pd1:2379,pd2:2379/vol1 --unix /run/lis/meta.sock --listen 10.0.0.5:7300 --tls-dir /etc/lis/tls`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runMetaservice(cmd.Context(), fl) },
 	}
@@ -54,6 +63,8 @@ on SIGINT or SIGTERM, letting calls in flight finish.`,
 	f.StringVar(&fl.listen, "listen", "", "TCP address to serve on (HOST:PORT)")
 	f.StringVar(&fl.unix, "unix", "", "unix socket to serve on")
 	f.BoolVar(&fl.insecure, "insecure", false, "allow plaintext RPC on a non-loopback --listen address")
+	f.StringVar(&fl.tlsDir, "tls-dir", "", "node directory made by lis ca issue (--role metaservice): mutual TLS on --listen and to dataservers")
+	f.StringVar(&fl.metrics, "metrics", "", "serve Prometheus metrics on this HOST:PORT at /metrics")
 	f.DurationVar(&fl.liveness.Suspect, "suspect-after", 10*time.Second, "a dataserver silent this long is suspect: no new copies go to it")
 	f.DurationVar(&fl.liveness.Down, "down-after", time.Minute, "a dataserver silent this long is down: its copies stop counting, and its ID is free")
 	cmd.MarkFlagRequired("meta-url")
@@ -63,9 +74,8 @@ on SIGINT or SIGTERM, letting calls in flight finish.`,
 func (fl metaserviceFlags) addrs() ([]string, error) {
 	var addrs []string
 	if fl.listen != "" {
-		if !rpc.IsLocalAddr(fl.listen) && !fl.insecure {
-			return nil, fmt.Errorf("--listen %s is not a loopback address and TLS is not configured; "+
-				"use a loopback address or --unix, or --insecure on a trusted network", fl.listen)
+		if !rpc.IsLocalAddr(fl.listen) && !fl.insecure && fl.tlsDir == "" {
+			return nil, notLocalError(fl.listen)
 		}
 		addrs = append(addrs, fl.listen)
 	}
@@ -80,6 +90,10 @@ func (fl metaserviceFlags) addrs() ([]string, error) {
 
 func runMetaservice(ctx context.Context, fl metaserviceFlags) (err error) {
 	addrs, err := fl.addrs()
+	if err != nil {
+		return err
+	}
+	id, err := loadTLS(fl.tlsDir, clustertls.RoleMetaservice)
 	if err != nil {
 		return err
 	}
@@ -99,7 +113,7 @@ func runMetaservice(ctx context.Context, fl metaserviceFlags) (err error) {
 			err = fmt.Errorf("close metadata store: %w", cerr)
 		}
 	}()
-	svc, err := metaservice.Open(ctx, engine, metaservice.Options{Logger: log, Liveness: fl.liveness})
+	svc, err := metaservice.Open(ctx, engine, metaservice.Options{Logger: log, Liveness: fl.liveness, DataserverCreds: clientCreds(id)})
 	if err != nil {
 		return fmt.Errorf("start metaservice: %w", err)
 	}
@@ -108,7 +122,22 @@ func runMetaservice(ctx context.Context, fl metaserviceFlags) (err error) {
 			err = fmt.Errorf("stop metaservice: %w", cerr)
 		}
 	}()
-	srv := rpc.NewServer(svc, rpc.Options{Logger: log})
+	opts := rpc.Options{Logger: log}
+	if id != nil {
+		opts.Creds = id.ServerCreds(log)
+	}
+	if fl.metrics != "" {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		reg.MustRegister(svc.Collectors()...)
+		stopMetrics, err := serveMetrics(fl.metrics, reg, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+		opts.Registerer = reg
+	}
+	srv := rpc.NewServer(svc, opts)
 	log.Info("metaservice starting", "store", fl.url, "addrs", addrs)
 	if err := srv.ServeAddrs(ctx, addrs...); err != nil {
 		return err

@@ -27,7 +27,9 @@ func init() {
 With no cluster flags this is the embedded default: the metaservice (on the
 embedded KV engine), a dataserver and the FUSE client run in one daemon for a
 local volume kept under --data-dir. With --meta and --dataserver it joins a
-cluster instead.
+cluster instead; --tls-dir (a node directory made by lis ca issue) then
+secures its TCP connections, to the metaservice and to other hosts'
+dataservers, with the cluster's mutual TLS.
 
 As a mount helper (mount -t fuse.lis SOURCE MOUNTPOINT -o OPTIONS, or an
 /etc/fstab line; see lis install-mount-helper), SOURCE is the data directory
@@ -45,7 +47,7 @@ write_ack asks for; default 30), read_cache=MiB (data read from other hosts
 kept for reading again; default 64, 0 for none), writeback_cache (off by
 default: faster small writes, but the kernel then trusts its own file sizes
 and misses other clients' writes, so use it only when this mount is the
-volume's one client), meta=ADDR, dataserver=ADDR, data_dir=DIR,
+volume's one client), meta=ADDR, dataserver=ADDR, tls_dir=DIR, data_dir=DIR,
 fsname=NAME, debug.`,
 		Example: `  lis mount /mnt/lis
   lis mount --data-dir /srv/lis -o allow_other /mnt/lis
@@ -68,8 +70,10 @@ fsname=NAME, debug.`,
 	f.StringVar(&mc.dataDir, "data-dir", "", "data directory of the embedded volume (default "+defaultDataDir()+")")
 	f.StringVar(&mc.meta, "meta", "", "metaservice address to join (unix:/path or host:port)")
 	f.StringVar(&mc.dataserver, "dataserver", "", "co-located dataserver address, with --meta")
+	f.StringVar(&mc.tlsDir, "tls-dir", "", "node directory made by lis ca issue: mutual TLS to a TCP --meta and to dataservers")
 	f.BoolVarP(&mc.foreground, "foreground", "f", false, "stay attached instead of returning once mounted")
 	f.StringVar(&mc.debugAddr, "debug-addr", "", "serve Prometheus metrics and pprof profiles on this loopback address")
+	f.StringVar(&mc.debugAddr, "metrics", "", "the same as --debug-addr")
 	f.StringArrayVarP(&opts, "options", "o", nil, "mount options, comma-separated (see above)")
 	// mount(8) passes these to helpers; they mean nothing here.
 	var fsType string
@@ -97,6 +101,9 @@ func runMount(ctx context.Context, mc *mountConfig, mountPoint string) error {
 	}
 	if mc.meta != "" && mc.dataserver == "" {
 		return fmt.Errorf("--meta needs --dataserver (the co-located dataserver's address)")
+	}
+	if mc.tlsDir != "" && mc.meta == "" {
+		return fmt.Errorf("--tls-dir is for a cluster client (--meta): the embedded volume serves only unix sockets")
 	}
 	if os.Geteuid() == 0 && !mc.noAllowOther {
 		// As JuiceFS does: a root mount serves every user, and the kernel
@@ -166,7 +173,12 @@ func mountVolume(ctx context.Context, mc *mountConfig, mnt string) (*volume.Volu
 	// volume serves other clients too, on its sockets).
 	opts.WritebackCache = mc.writeback != nil && *mc.writeback
 	if mc.meta != "" {
-		return volume.Join(ctx, volume.JoinConfig{Meta: mc.meta, Dataserver: mc.dataserver, MountPoint: mnt, FS: opts})
+		id, err := loadTLS(mc.tlsDir, "")
+		if err != nil {
+			return nil, err
+		}
+		return volume.Join(ctx, volume.JoinConfig{Meta: mc.meta, Dataserver: mc.dataserver, MountPoint: mnt, FS: opts,
+			Creds: clientCreds(id)})
 	}
 	return volume.MountEmbedded(ctx, volume.Config{DataDir: mc.dataDir, MountPoint: mnt, FS: opts})
 }

@@ -17,6 +17,7 @@ type mountConfig struct {
 	dataDir    string // embedded volume's data directory
 	meta       string // metaservice address, for a cluster client
 	dataserver string // co-located dataserver address, for a cluster client
+	tlsDir     string // node directory of the cluster's TLS, for a cluster client
 	foreground bool
 	debugAddr  string // loopback address for /metrics and /debug/pprof
 	fs         fs.Options
@@ -111,11 +112,11 @@ func applyMountOption(mc *mountConfig, key, val string, hasVal bool) error {
 		if mib == 0 {
 			mc.fs.RemoteCacheBytes = -1 // no cache (0 means the default)
 		}
-	case "meta", "dataserver", "data_dir", "fsname":
+	case "meta", "dataserver", "tls_dir", "data_dir", "fsname":
 		if err := needVal(); err != nil {
 			return err
 		}
-		*map[string]*string{"meta": &mc.meta, "dataserver": &mc.dataserver, "data_dir": &mc.dataDir,
+		*map[string]*string{"meta": &mc.meta, "dataserver": &mc.dataserver, "tls_dir": &mc.tlsDir, "data_dir": &mc.dataDir,
 			"fsname": &mc.fs.FsName}[key] = val
 	default:
 		return fmt.Errorf("unknown option (see lis mount --help)")
