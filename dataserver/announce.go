@@ -50,15 +50,15 @@ func (s *Server) beat(ctx context.Context, reg Registry, addr string) error {
 // Announce registers the server with reg as reachable at addr, then
 // heartbeats every interval until ctx ends or the server closes. The
 // first heartbeat is made before Announce returns, so a refusal (another
-// live dataserver holds this ID, or the registry finds its ID or address
-// malformed) stops a daemon at its start, with the registry's reason. A
-// registry that cannot be reached yet (the metaservice starting at the
+// live dataserver holds this ID, the registry finds its ID or address
+// malformed, or its certificate is not this ID's) stops a daemon at its
+// start, with the registry's reason. A registry that cannot be reached yet (the metaservice starting at the
 // same time) is not a refusal: that and later failures are logged and
 // retried at the next beat. The heartbeat goroutine belongs to the
 // server: ctx or Close stops it.
 func (s *Server) Announce(ctx context.Context, reg Registry, addr string, interval time.Duration) error {
 	err := s.beat(ctx, reg, addr)
-	if errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.EINVAL) {
+	if errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.EPERM) {
 		return fmt.Errorf("register dataserver %s with the metaservice: %w", s.cfg.ID, err)
 	}
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/lis-fs/lis/dataserver"
 	"github.com/lis-fs/lis/fs/volume"
 	"github.com/lis-fs/lis/metaservice/rpc"
 )
@@ -72,15 +71,6 @@ func dialMeta(flag, path string) (*rpc.Client, error) {
 	c, err := rpc.Dial(addr, nil)
 	if err != nil {
 		return nil, fmt.Errorf("metaservice %s: %w", addr, err)
-	}
-	return c, nil
-}
-
-// dialDataserver connects an administrative command to a dataserver.
-func dialDataserver(addr string) (*dataserver.Client, error) {
-	c, err := dataserver.Dial(addr)
-	if err != nil {
-		return nil, fmt.Errorf("dataserver %s: %w", addr, err)
 	}
 	return c, nil
 }

@@ -20,37 +20,62 @@ import (
 )
 
 // statusCluster is a metaservice and three dataservers in three sites on
-// 127.0.0.1, each daemon serving metrics, and a mount at perth.
+// 127.0.0.1, all on mutual TLS, each daemon serving metrics, and a mount
+// at perth; lis status runs as "laptop", a client certificate.
 type statusCluster struct {
 	meta    *metaserviceProc
+	metaTCP string
+	nodes   map[string]string // node name → lis ca issue directory
 	metrics map[string]string // daemon → metrics address
 	ds      map[string]*dataserverProc
 	mnt     string
 }
 
-func startStatusCluster(t *testing.T, extra ...string) *statusCluster {
-	c := &statusCluster{metrics: map[string]string{}, ds: map[string]*dataserverProc{}}
+func startStatusCluster(t *testing.T) *statusCluster {
+	c := &statusCluster{metrics: map[string]string{}, ds: map[string]*dataserverProc{}, metaTCP: freePort(t)}
+	c.nodes = issueNodes(t, map[string]string{"meta": "metaservice", "perth-1": "", "london-1": "", "tokyo-1": "", "laptop": "client"})
 	c.metrics["meta"] = freePort(t)
-	c.meta = startMetaservice(t, shortTempDir(t), append([]string{"--suspect-after", "3s", "--down-after", "8s",
-		"--metrics", c.metrics["meta"]}, extra...)...)
+	c.meta = startMetaservice(t, shortTempDir(t), "--suspect-after", "3s", "--down-after", "8s",
+		"--metrics", c.metrics["meta"], "--listen", c.metaTCP, "--tls-dir", c.nodes["meta"])
 	for _, n := range []string{"perth", "london", "tokyo"} {
 		c.metrics[n] = freePort(t)
-		c.ds[n] = startDataserver(t, shortTempDir(t), n+"-1", append([]string{"--site", n, "--region", "r-" + n,
-			"--meta", c.meta.addr(), "--lazy-window", "6s", "--metrics", c.metrics[n]}, extra...)...)
+		c.ds[n] = startDataserver(t, shortTempDir(t), n+"-1", "--site", n, "--region", "r-"+n,
+			"--meta", c.metaTCP, "--lazy-window", "6s", "--metrics", c.metrics[n], "--tls-dir", c.nodes[n+"-1"])
 	}
+	require.Eventually(t, func() bool { return len(listDataservers(t, c.meta.addr())) == 3 }, 30*time.Second, 50*time.Millisecond,
+		"dataservers never registered over TLS:\n%s", c.meta.log)
 	c.metrics["mount"] = freePort(t)
 	c.mnt = filepath.Join(publicTempDir(t), "perth")
 	require.NoError(t, os.Mkdir(c.mnt, 0o755))
-	mountLis(t, append([]string{"--meta", c.meta.addr(), "--dataserver", "unix:" + c.ds["perth"].unix,
-		"--metrics", c.metrics["mount"]}, append(extra, c.mnt)...)...)
+	mountLis(t, "--meta", c.metaTCP, "--dataserver", "unix:"+c.ds["perth"].unix, "--tls-dir", c.nodes["perth-1"],
+		"--metrics", c.metrics["mount"], c.mnt)
 	return c
+}
+
+// issueNodes makes a cluster CA and a node directory per name (with the
+// role given, or the default ones), through lis ca.
+func issueNodes(t *testing.T, roles map[string]string) map[string]string {
+	ca := filepath.Join(shortTempDir(t), "ca")
+	out, err := runLis("ca", "init", ca)
+	require.NoError(t, err, out)
+	nodes := map[string]string{}
+	for name, role := range roles {
+		args := []string{"ca", "issue", "--name", name}
+		if role != "" {
+			args = append(args, "--role", role)
+		}
+		out, err := runLis(append(args, ca)...)
+		require.NoError(t, err, out)
+		nodes[name] = filepath.Join(ca, name)
+	}
+	return nodes
 }
 
 // status runs lis status with args and returns what it printed on
 // stdout and its exit code.
 func (c *statusCluster) status(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	cmd := exec.Command(lisBin, append([]string{"status", "--meta", c.meta.addr()}, args...)...)
+	cmd := exec.Command(lisBin, append([]string{"status", "--meta", c.metaTCP, "--tls-dir", c.nodes["laptop"]}, args...)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -90,7 +115,8 @@ func (d dataserverReport) lagTo(peer string) peerLagUI {
 	return peerLagUI{}
 }
 
-// TestE2EStatus: lis status shows three dataservers up in their sites; a
+// TestE2EStatus: with mutual TLS between every daemon and the tool, lis
+// status shows three dataservers up in their sites; a
 // file written under local_only + async_lazy is in the danger zone with
 // its size until its batch is shipped, then the status is clean again;
 // lis status chunks shows each replica behind, then current; a stopped
@@ -110,6 +136,16 @@ func TestE2EStatus(t *testing.T) {
 	}
 	require.Equal(t, "embedded", r.Metaservice.Engine)
 	require.Equal(t, 1, r.Sessions)
+	out, _ := c.status(t)
+	require.Contains(t, out, "all data is where its policy wants it")
+	watch := exec.Command(lisBin, "status", "--meta", c.metaTCP, "--tls-dir", c.nodes["laptop"], "--watch", "500ms")
+	var screens strings.Builder
+	watch.Stdout = &screens
+	require.NoError(t, watch.Start())
+	time.Sleep(1800 * time.Millisecond)
+	require.NoError(t, watch.Process.Signal(syscall.SIGINT))
+	require.NoError(t, watch.Wait(), "lis status --watch ended badly on SIGINT:\n%s", screens.String())
+	require.GreaterOrEqual(t, strings.Count(screens.String(), "Lis status at"), 3, "--watch 500ms refreshed too rarely:\n%s", screens.String())
 
 	lazy := filepath.Join(c.mnt, "lazy")
 	require.NoError(t, os.Mkdir(lazy, 0o755))
@@ -208,7 +244,7 @@ func (c *statusCluster) awaitState(t *testing.T, id, state string, within time.D
 
 func (c *statusCluster) statusChunks(t *testing.T, path string) string {
 	t.Helper()
-	out, err := exec.Command(lisBin, "status", "chunks", "--meta", c.meta.addr(), path).CombinedOutput()
+	out, err := exec.Command(lisBin, "status", "chunks", "--meta", c.metaTCP, "--tls-dir", c.nodes["laptop"], path).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	return string(out)
 }

@@ -7,9 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/lis-fs/lis/metaservice/rpc"
 )
 
 // errInDanger makes lis status exit with statusDangerExit: the report was
@@ -22,9 +27,28 @@ const statusDangerExit = 2
 
 // statusFlags are the flags of lis status and lis status chunks.
 type statusFlags struct {
-	meta   string
-	asJSON bool
-	watch  time.Duration
+	meta, tlsDir string
+	asJSON       bool
+	watch        time.Duration
+}
+
+// dial connects to the metaservice for PATH (see metaAddr), with the
+// --tls-dir identity when one is given; it returns the address too.
+func (fl statusFlags) dial(path string) (*rpc.Client, credentials.TransportCredentials, string, error) {
+	addr, err := metaAddr(fl.meta, path)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	id, err := loadTLS(fl.tlsDir, "")
+	if err != nil {
+		return nil, nil, "", err
+	}
+	creds := clientCreds(id)
+	c, err := rpc.Dial(addr, creds)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("metaservice %s: %w", addr, err)
+	}
+	return c, creds, addr, nil
 }
 
 func init() {
@@ -68,8 +92,8 @@ func addStatusFlags(cmd *cobra.Command, fl *statusFlags) {
 	f := cmd.Flags()
 	f.StringVar(&fl.meta, "meta", "", "metaservice address (default: that of the Lis mount holding PATH, else the default embedded volume's)")
 	f.BoolVar(&fl.asJSON, "json", false, "print JSON (field names are stable; see the README)")
-	f.DurationVar(&fl.watch, "watch", 0, "refresh in place every INTERVAL until interrupted")
-	f.Lookup("watch").NoOptDefVal = "2s"
+	f.StringVar(&fl.tlsDir, "tls-dir", "", "node directory (lis ca issue) to reach the metaservice and dataservers over TLS")
+	f.DurationVar(&fl.watch, "watch", 0, "refresh in place every INTERVAL (e.g. 2s) until interrupted")
 }
 
 func firstArg(args []string) string {
@@ -84,11 +108,7 @@ func runStatus(ctx context.Context, fl statusFlags, path string, w io.Writer) er
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	addr, err := metaAddr(fl.meta, path)
-	if err != nil {
-		return err
-	}
-	c, err := dialMeta(addr, "")
+	c, _, addr, err := fl.dial(path)
 	if err != nil {
 		return err
 	}
@@ -111,12 +131,15 @@ func runStatus(ctx context.Context, fl statusFlags, path string, w io.Writer) er
 	return repeat(ctx, fl.watch, w, show)
 }
 
-// repeat runs show once, or every interval (clearing the terminal first)
-// until ctx ends; it returns show's last result.
+// repeat runs show once and returns its result, or runs it every
+// interval (clearing the terminal first) until interrupted, and returns
+// nil.
 func repeat(ctx context.Context, interval time.Duration, w io.Writer, show func() error) error {
 	if interval <= 0 {
 		return show()
 	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	for {
 		fmt.Fprint(w, "\033[H\033[2J")
 		err := show()
@@ -125,7 +148,7 @@ func repeat(ctx context.Context, interval time.Duration, w io.Writer, show func(
 		}
 		select {
 		case <-ctx.Done():
-			return err
+			return nil
 		case <-time.After(interval):
 		}
 	}

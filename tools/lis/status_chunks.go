@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/lis-fs/lis/dataserver"
 	ms "github.com/lis-fs/lis/metaservice"
@@ -69,17 +70,13 @@ func runStatusChunks(ctx context.Context, fl statusFlags, path string, w io.Writ
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	addr, err := metaAddr(fl.meta, path)
-	if err != nil {
-		return err
-	}
-	c, err := dialMeta(addr, "")
+	c, creds, _, err := fl.dial(path)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	show := func() error {
-		files, err := collectChunks(ctx, c, path)
+		files, err := collectChunks(ctx, c, creds, path)
 		if err != nil {
 			return err
 		}
@@ -94,8 +91,8 @@ func runStatusChunks(ctx context.Context, fl statusFlags, path string, w io.Writ
 }
 
 // collectChunks describes the file at path, or every regular file below it.
-func collectChunks(ctx context.Context, c *rpc.Client, path string) ([]fileChunks, error) {
-	ds := newDataserverDialer(ctx, c)
+func collectChunks(ctx context.Context, c *rpc.Client, creds credentials.TransportCredentials, path string) ([]fileChunks, error) {
+	ds := newDataserverDialer(ctx, c, creds)
 	defer ds.close()
 	var out []fileChunks
 	err := filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
@@ -130,13 +127,14 @@ func describeFile(ctx context.Context, c *rpc.Client, ds *dataserverDialer, path
 
 // dataserverDialer reaches the primaries by their registered addresses.
 type dataserverDialer struct {
+	creds   credentials.TransportCredentials
 	addrs   map[string]string
 	clients map[string]*dataserver.Client
 	err     error
 }
 
-func newDataserverDialer(ctx context.Context, c *rpc.Client) *dataserverDialer {
-	d := &dataserverDialer{addrs: map[string]string{}, clients: map[string]*dataserver.Client{}}
+func newDataserverDialer(ctx context.Context, c *rpc.Client, creds credentials.TransportCredentials) *dataserverDialer {
+	d := &dataserverDialer{creds: creds, addrs: map[string]string{}, clients: map[string]*dataserver.Client{}}
 	list, err := c.ListDataservers(ctx)
 	d.err = err
 	for _, s := range list {
@@ -153,7 +151,7 @@ func (d *dataserverDialer) client(id string) (*dataserver.Client, error) {
 	if !ok {
 		return nil, fmt.Errorf("dataserver %s is not in the registry (%v)", id, d.err)
 	}
-	c, err := dialDataserver(addr)
+	c, err := dataserver.DialCreds(addr, d.creds)
 	if err != nil {
 		return nil, err
 	}

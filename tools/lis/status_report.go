@@ -101,6 +101,7 @@ func gatherStatus(ctx context.Context, c *rpc.Client, addr string) (*statusRepor
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
 	r := &statusReport{Time: now, Sessions: len(sessions), dataservers: map[string]*dataserverReport{},
+		Sites: []siteReport{}, Danger: []fileAtRisk{}, UnderTarget: []fileAtRisk{}, Lost: []fileAtRisk{}, Warnings: []string{},
 		Metaservice: metaReport{Address: addr, Engine: info.Engine, UptimeSeconds: secondsSince(now, info.Started),
 			PendingReviews: info.PendingReviews, PendingDeletions: info.PendingDeletions}}
 	r.addDataservers(list, now)
@@ -125,7 +126,7 @@ func (r *statusReport) addDataservers(list []ms.DataserverStatus, now time.Time)
 		siteOf[d.ID] = d.Site
 	}
 	for _, d := range list {
-		dr := dataserverReport{ID: d.ID, Address: d.Addr, State: d.Liveness.String(), site: d.Site,
+		dr := dataserverReport{ID: d.ID, Address: d.Addr, State: d.Liveness.String(), site: d.Site, Lag: []peerLagUI{},
 			LastHeartbeatSeconds: secondsSince(now, d.LastBeat), CapacityBytes: d.Capacity, FreeBytes: d.Free,
 			JournalBytes: d.JournalBytes, ReplicationRate: d.ReplRate, ReplicationLimit: d.ReplLimit,
 			DangerBytes: d.Danger.Bytes, DangerChunks: d.Danger.Chunks, UnderTargetChunks: d.Danger.Under}
@@ -227,7 +228,6 @@ func (r *statusReport) judge() {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("WARNING: %d file(s) have fewer current copies than their target_copies", n))
 	}
 	r.Healthy = len(r.Warnings) == 0
-	r.Warnings = append(r.Warnings, []string{}...)
 }
 
 func dataserverWarnings(d dataserverReport) []string {
