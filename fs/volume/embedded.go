@@ -140,6 +140,9 @@ func (v *Volume) startData(ctx context.Context, meta *ms.Service) (*dataserver.L
 }
 
 func (v *Volume) mount(meta fs.Meta, data fs.Data, opts fs.Options) error {
+	if opts.Session.MountPoint == "" { // what lis status shows of this client
+		opts.Session.MountPoint = v.cfg.MountPoint
+	}
 	client, err := fs.New(meta, data, opts)
 	if err != nil {
 		return err

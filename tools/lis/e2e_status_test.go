@@ -136,6 +136,8 @@ func TestE2EStatus(t *testing.T) {
 	}
 	require.Equal(t, "embedded", r.Metaservice.Engine)
 	require.Equal(t, 1, r.Sessions)
+	require.Len(t, r.Clients, 1)
+	require.Equal(t, c.mnt, r.Clients[0].MountPoint)
 	out, _ := c.status(t)
 	require.Contains(t, out, "all data is where its policy wants it")
 	watch := exec.Command(lisBin, "status", "--meta", c.metaTCP, "--tls-dir", c.nodes["laptop"], "--watch", "500ms")
@@ -202,11 +204,7 @@ func TestE2EStatus(t *testing.T) {
 	stopped := time.Now()
 	r = c.awaitState(t, "tokyo-1", "suspect", 10*time.Second)
 	t.Logf("tokyo-1 suspect after %s", time.Since(stopped).Round(100*time.Millisecond))
-	require.Eventually(t, func() bool {
-		r, _ = c.statusJSON(t)
-		return r.dataserver("perth-1").lagTo("tokyo-1").Bytes >= 1<<20
-	}, 10*time.Second, 200*time.Millisecond, "perth-1 reports no lag to the stopped tokyo-1: %+v", r)
-	lag1 := r.dataserver("perth-1").lagTo("tokyo-1")
+	lag1 := c.awaitLag(t, "perth-1", "tokyo-1", 1<<20)
 	// More writes to a chunk tokyo-1 has a copy of: its lag grows.
 	f, err := os.OpenFile(filepath.Join(hot, "a"), os.O_WRONLY|os.O_APPEND, 0)
 	require.NoError(t, err)
@@ -215,11 +213,8 @@ func TestE2EStatus(t *testing.T) {
 	require.NoError(t, f.Close())
 	r = c.awaitState(t, "tokyo-1", "down", 20*time.Second)
 	t.Logf("tokyo-1 down after %s", time.Since(stopped).Round(100*time.Millisecond))
-	require.Eventually(t, func() bool {
-		r, _ = c.statusJSON(t)
-		return r.dataserver("perth-1").lagTo("tokyo-1").Bytes >= 2<<20
-	}, 10*time.Second, 200*time.Millisecond, "the lag to tokyo-1 did not grow: %+v", r)
-	lag2 := r.dataserver("perth-1").lagTo("tokyo-1")
+	lag2 := c.awaitLag(t, "perth-1", "tokyo-1", 2<<20)
+	r, _ = c.statusJSON(t)
 	require.Greater(t, lag2.Bytes, lag1.Bytes, "the lag to tokyo-1 did not grow")
 	require.Greater(t, lag2.OldestSeconds, lag1.OldestSeconds)
 	require.Zero(t, r.dataserver("perth-1").lagTo("london-1").Bytes, "london-1 is up and should be current")
@@ -240,6 +235,18 @@ func (c *statusCluster) awaitState(t *testing.T, id, state string, within time.D
 		return r.dataserver(id).State == state
 	}, within, 200*time.Millisecond, "%s never became %s: %+v", id, state, r)
 	return r
+}
+
+// awaitLag waits until the status says peer's copies of ds's chunks lack
+// at least bytes, and returns that lag.
+func (c *statusCluster) awaitLag(t *testing.T, ds, peer string, bytes int64) peerLagUI {
+	t.Helper()
+	var r *statusReport
+	require.Eventually(t, func() bool {
+		r, _ = c.statusJSON(t)
+		return r.dataserver(ds).lagTo(peer).Bytes >= bytes
+	}, 10*time.Second, 200*time.Millisecond, "%s never reported %d bytes of lag to %s: %+v", ds, bytes, peer, r)
+	return r.dataserver(ds).lagTo(peer)
 }
 
 func (c *statusCluster) statusChunks(t *testing.T, path string) string {

@@ -16,16 +16,26 @@ import (
 // field names are stable: scripts and monitoring read them (README,
 // "lis status"). Sizes are bytes, ages seconds.
 type statusReport struct {
-	Time        time.Time    `json:"time"`
-	Healthy     bool         `json:"healthy"` // nothing in danger, lost, below target or down
-	Metaservice metaReport   `json:"metaservice"`
-	Sites       []siteReport `json:"sites"`
-	Sessions    int          `json:"sessions"`
-	Danger      []fileAtRisk `json:"danger"`       // data that exists on one live dataserver only
-	UnderTarget []fileAtRisk `json:"under_target"` // fewer current copies than target_copies
-	Lost        []fileAtRisk `json:"lost"`         // data whose only copy is on a down dataserver
-	Warnings    []string     `json:"warnings"`
+	Time        time.Time      `json:"time"`
+	Healthy     bool           `json:"healthy"` // nothing in danger, lost, below target or down
+	Metaservice metaReport     `json:"metaservice"`
+	Sites       []siteReport   `json:"sites"`
+	Sessions    int            `json:"sessions"`
+	Clients     []clientReport `json:"clients"`
+	Danger      []fileAtRisk   `json:"danger"`       // data that exists on one live dataserver only
+	UnderTarget []fileAtRisk   `json:"under_target"` // fewer current copies than target_copies
+	Lost        []fileAtRisk   `json:"lost"`         // data whose only copy is on a down dataserver
+	Warnings    []string       `json:"warnings"`
 	dataservers map[string]*dataserverReport
+}
+
+// clientReport is one mounted client (a session).
+type clientReport struct {
+	Session    uint64 `json:"session"`
+	Host       string `json:"host"`
+	MountPoint string `json:"mount_point"`
+	Pid        int    `json:"pid"`
+	Version    string `json:"version"`
 }
 
 type metaReport struct {
@@ -101,9 +111,13 @@ func gatherStatus(ctx context.Context, c *rpc.Client, addr string) (*statusRepor
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
 	r := &statusReport{Time: now, Sessions: len(sessions), dataservers: map[string]*dataserverReport{},
-		Sites: []siteReport{}, Danger: []fileAtRisk{}, UnderTarget: []fileAtRisk{}, Lost: []fileAtRisk{}, Warnings: []string{},
+		Sites: []siteReport{}, Danger: []fileAtRisk{}, UnderTarget: []fileAtRisk{}, Lost: []fileAtRisk{}, Warnings: []string{}, Clients: []clientReport{},
 		Metaservice: metaReport{Address: addr, Engine: info.Engine, UptimeSeconds: secondsSince(now, info.Started),
 			PendingReviews: info.PendingReviews, PendingDeletions: info.PendingDeletions}}
+	for _, ss := range sessions {
+		r.Clients = append(r.Clients, clientReport{Session: ss.ID, Host: ss.Info.Host, MountPoint: ss.Info.MountPoint,
+			Pid: ss.Info.Pid, Version: ss.Info.Version})
+	}
 	r.addDataservers(list, now)
 	if err := r.addFilesAtRisk(ctx, c, list, now); err != nil {
 		return nil, err

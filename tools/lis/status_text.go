@@ -23,6 +23,7 @@ func writeStatusText(out io.Writer, r *statusReport) error {
 	if len(r.Sites) == 0 {
 		fmt.Fprintln(w, "\nno dataserver has registered")
 	}
+	writeClients(w, r.Clients)
 	writeFiles(w, "Danger zones (data on one dataserver only)", r.Danger)
 	writeFiles(w, "Below target_copies", r.UnderTarget)
 	writeFiles(w, "Lost while their dataserver is down", r.Lost)
@@ -115,4 +116,19 @@ func orDash(s string) string {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+// writeClients lists the mounts, the first ten of them.
+func writeClients(w io.Writer, clients []clientReport) {
+	if len(clients) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nclients\n")
+	for i, c := range clients {
+		if i == 10 {
+			fmt.Fprintf(w, "  ... and %d more\n", len(clients)-i)
+			break
+		}
+		fmt.Fprintf(w, "  %s:%s\tpid %d\tsession %d\n", c.Host, c.MountPoint, c.Pid, c.Session)
+	}
 }
