@@ -50,6 +50,8 @@ const (
 	gCounter    = 'N'
 	gFormat     = 'F'
 	gReview     = 'R'
+	gSweep      = 'W'
+	gLost       = 'L'
 	cInode      = 'i'
 	cChunk      = 'c'
 	cUsage      = 'u'

@@ -57,7 +57,17 @@ type Info struct {
 	// chunk deletions queued (at most statusCountLimit each).
 	PendingReviews   int
 	PendingDeletions int
+	// Rereplication is the redundancy sweep's pass (sweep.go): the lost
+	// dataservers it is for, whether it read every chunk record, and what
+	// it found.
+	Rereplication SweepState
+	// LostWrites are the writes found lost with their primary
+	// (failover.go), at most statusLostLimit.
+	LostWrites []LostWrite
 }
+
+// statusLostLimit bounds the lost writes Info lists.
+const statusLostLimit = 64
 
 // statusCountLimit bounds the queued work Info counts.
 const statusCountLimit = 10_000
@@ -70,7 +80,16 @@ func (s *Service) Info(ctx context.Context) (*Info, error) {
 		return nil, err
 	}
 	dels, err := s.PendingDeletions(ctx, statusCountLimit)
+	if err != nil {
+		return nil, err
+	}
 	in.PendingDeletions = len(dels)
+	st, err := s.sweepState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in.Rereplication = *st
+	in.LostWrites, err = s.lostWrites(ctx, statusLostLimit)
 	return in, err
 }
 

@@ -44,6 +44,11 @@ type Options struct {
 	ReclaimInterval time.Duration
 	// Liveness says when a silent dataserver is suspect and when down.
 	Liveness registry.Timeouts
+	// RereplicateAfter is how long a dataserver must be silent to be
+	// taken as lost: its copies are made again elsewhere, and the chunks
+	// it was the primary of fail over (sweep.go). Default 10 minutes; never
+	// less than Liveness.Down.
+	RereplicateAfter time.Duration
 	// Logger receives the service's structured logs.
 	Logger *slog.Logger
 	// Now is the clock; tests replace it.
@@ -73,6 +78,10 @@ func (o *Options) setDefaults() {
 		o.Now = time.Now
 	}
 	o.Liveness = o.Liveness.WithDefaults()
+	if o.RereplicateAfter == 0 {
+		o.RereplicateAfter = 10 * time.Minute
+	}
+	o.RereplicateAfter = max(o.RereplicateAfter, o.Liveness.Down)
 	if o.ReclaimInterval <= 0 {
 		o.ReclaimInterval = 2 * time.Second
 	}
@@ -135,6 +144,7 @@ func Open(ctx context.Context, engine kv.Engine, opts Options) (*Service, error)
 	s.goLoop(bg, opts.ReapInterval, s.reapSessions)
 	s.goLoop(bg, opts.ReclaimInterval, s.ReclaimChunks)
 	s.goLoop(bg, opts.ReclaimInterval, s.ReviewPlacement)
+	s.goLoop(bg, opts.ReclaimInterval, s.SweepRedundancy)
 	return s, nil
 }
 

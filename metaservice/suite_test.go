@@ -155,6 +155,8 @@ var suite = map[string]func(t *testing.T, f *fixture){
 	"FsckFindsStaleShard": testFsckFindsStaleShard,
 	"FsckFindsDamage":     testFsckFindsDamage,
 	"StatFS":              testStatFS,
+	"Rereplication":       testRereplication,
+	"Failover":            testFailover,
 }
 
 func runSuite(t *testing.T, open engineFactory) {

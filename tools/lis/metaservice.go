@@ -23,13 +23,14 @@ import (
 
 // metaserviceFlags are the flags of `lis metaservice`.
 type metaserviceFlags struct {
-	url      string
-	listen   string
-	unix     string
-	insecure bool
-	metrics  string
-	tlsDir   string
-	liveness registry.Timeouts
+	url       string
+	listen    string
+	unix      string
+	insecure  bool
+	metrics   string
+	tlsDir    string
+	liveness  registry.Timeouts
+	lostAfter time.Duration
 }
 
 func init() {
@@ -67,6 +68,7 @@ letting calls in flight finish.`,
 	f.StringVar(&fl.metrics, "metrics", "", "serve Prometheus metrics on this HOST:PORT at /metrics")
 	f.DurationVar(&fl.liveness.Suspect, "suspect-after", 10*time.Second, "a dataserver silent this long is suspect: no new copies go to it")
 	f.DurationVar(&fl.liveness.Down, "down-after", time.Minute, "a dataserver silent this long is down: its copies stop counting, and its ID is free")
+	f.DurationVar(&fl.lostAfter, "rereplicate-after", 10*time.Minute, "a dataserver silent this long is lost: its copies are made again on others, and its chunks' primaries fail over (at least --down-after)")
 	cmd.MarkFlagRequired("meta-url")
 	rootCmd.AddCommand(cmd)
 }
@@ -113,7 +115,7 @@ func runMetaservice(ctx context.Context, fl metaserviceFlags) (err error) {
 			err = fmt.Errorf("close metadata store: %w", cerr)
 		}
 	}()
-	svc, err := metaservice.Open(ctx, engine, metaservice.Options{Logger: log, Liveness: fl.liveness, DataserverCreds: clientCreds(id)})
+	svc, err := metaservice.Open(ctx, engine, metaservice.Options{Logger: log, Liveness: fl.liveness, RereplicateAfter: fl.lostAfter, DataserverCreds: clientCreds(id)})
 	if err != nil {
 		return fmt.Errorf("start metaservice: %w", err)
 	}

@@ -25,6 +25,7 @@ type statusReport struct {
 	Danger      []fileAtRisk   `json:"danger"`       // data that exists on one live dataserver only
 	UnderTarget []fileAtRisk   `json:"under_target"` // fewer current copies than target_copies
 	Lost        []fileAtRisk   `json:"lost"`         // data whose only copy is on a down dataserver
+	LostWrites  []lostWrite    `json:"lost_writes"`  // writes lost with their primary (failed over)
 	Warnings    []string       `json:"warnings"`
 	dataservers map[string]*dataserverReport
 }
@@ -39,11 +40,34 @@ type clientReport struct {
 }
 
 type metaReport struct {
-	Address          string  `json:"address"`
-	Engine           string  `json:"engine"`
-	UptimeSeconds    float64 `json:"uptime_seconds"`
-	PendingReviews   int     `json:"pending_reviews"`
-	PendingDeletions int     `json:"pending_deletions"`
+	Address          string              `json:"address"`
+	Engine           string              `json:"engine"`
+	UptimeSeconds    float64             `json:"uptime_seconds"`
+	PendingReviews   int                 `json:"pending_reviews"`
+	PendingDeletions int                 `json:"pending_deletions"`
+	Rereplication    rereplicationReport `json:"rereplication"`
+}
+
+// rereplicationReport is the metaservice's redundancy sweep.
+type rereplicationReport struct {
+	LostDataservers []string `json:"lost_dataservers"` // silent past --rereplicate-after
+	PassDone        bool     `json:"pass_done"`        // every chunk record read
+	Chunks          int      `json:"chunks"`           // with a copy on a lost dataserver
+	Bytes           int64    `json:"bytes"`            // their data, to copy again
+	Failovers       int      `json:"failovers"`        // of them, whose primary was lost
+}
+
+// lostWrite is writes acknowledged only on a primary that was lost.
+type lostWrite struct {
+	Path         string  `json:"path"`
+	Ino          uint64  `json:"ino"`
+	RangeStart   uint64  `json:"range_start"` // the chunk's bytes the writes fell in
+	RangeEnd     uint64  `json:"range_end"`
+	FromVersion  uint64  `json:"from_version"`
+	ToVersion    uint64  `json:"to_version"`
+	Dataserver   string  `json:"dataserver"`
+	NoLiveCopy   bool    `json:"no_live_copy"` // no copy of the chunk at all
+	FoundSeconds float64 `json:"found_seconds_ago"`
 }
 
 type siteReport struct {
@@ -111,9 +135,12 @@ func gatherStatus(ctx context.Context, c *rpc.Client, addr string) (*statusRepor
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
 	r := &statusReport{Time: now, Sessions: len(sessions), dataservers: map[string]*dataserverReport{},
-		Sites: []siteReport{}, Danger: []fileAtRisk{}, UnderTarget: []fileAtRisk{}, Lost: []fileAtRisk{}, Warnings: []string{}, Clients: []clientReport{},
+		Sites: []siteReport{}, Danger: []fileAtRisk{}, UnderTarget: []fileAtRisk{}, Lost: []fileAtRisk{}, Warnings: []string{}, Clients: []clientReport{}, LostWrites: []lostWrite{},
 		Metaservice: metaReport{Address: addr, Engine: info.Engine, UptimeSeconds: secondsSince(now, info.Started),
-			PendingReviews: info.PendingReviews, PendingDeletions: info.PendingDeletions}}
+			PendingReviews: info.PendingReviews, PendingDeletions: info.PendingDeletions,
+			Rereplication: rereplicationReport{LostDataservers: append([]string{}, info.Rereplication.Lost...),
+				PassDone: info.Rereplication.Done, Chunks: info.Rereplication.Found, Bytes: info.Rereplication.FoundBytes,
+				Failovers: info.Rereplication.Failovers}}}
 	for _, ss := range sessions {
 		r.Clients = append(r.Clients, clientReport{Session: ss.ID, Host: ss.Info.Host, MountPoint: ss.Info.MountPoint,
 			Pid: ss.Info.Pid, Version: ss.Info.Version})
@@ -122,6 +149,7 @@ func gatherStatus(ctx context.Context, c *rpc.Client, addr string) (*statusRepor
 	if err := r.addFilesAtRisk(ctx, c, list, now); err != nil {
 		return nil, err
 	}
+	r.addLostWrites(ctx, c, info.LostWrites, now)
 	r.judge()
 	return r, nil
 }
@@ -238,6 +266,10 @@ func (r *statusReport) judge() {
 			r.Warnings = append(r.Warnings, dataserverWarnings(d)...)
 		}
 	}
+	for _, l := range r.LostWrites {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("LOST: writes to %s, bytes [%d, %d), versions %d-%d, with dataserver %s",
+			l.Path, l.RangeStart, l.RangeEnd, l.FromVersion, l.ToVersion, l.Dataserver))
+	}
 	if n := len(r.UnderTarget); n > 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("WARNING: %d file(s) have fewer current copies than their target_copies", n))
 	}
@@ -272,4 +304,17 @@ func ageText(s float64) string {
 		return fmt.Sprintf("%d min %d s", int(d.Minutes()), int(d.Seconds())%60)
 	}
 	return fmt.Sprintf("%d h %d min", int(d.Hours()), int(d.Minutes())%60)
+}
+
+// addLostWrites names the files of the writes found lost.
+func (r *statusReport) addLostWrites(ctx context.Context, c *rpc.Client, lost []ms.LostWrite, now time.Time) {
+	for _, l := range lost {
+		p, err := c.PathOf(ctx, l.Ino)
+		if err != nil {
+			p = fmt.Sprintf("#%d (%v)", l.Ino, err)
+		}
+		from, to := l.Range()
+		r.LostWrites = append(r.LostWrites, lostWrite{Path: p, Ino: uint64(l.Ino), RangeStart: from, RangeEnd: to,
+			FromVersion: l.From, ToVersion: l.To, Dataserver: l.Primary, NoLiveCopy: l.NoCopy, FoundSeconds: secondsSince(now, l.At)})
+	}
 }

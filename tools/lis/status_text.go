@@ -14,6 +14,7 @@ func writeStatusText(out io.Writer, r *statusReport) error {
 	fmt.Fprintf(w, "Lis status at %s\n", r.Time.Format("2006-01-02 15:04:05 MST"))
 	fmt.Fprintf(w, "metaservice %s: %s engine, up %s; %d client session(s); queued: %d placement review(s), %d chunk deletion(s)\n",
 		m.Address, m.Engine, ageText(m.UptimeSeconds), r.Sessions, m.PendingReviews, m.PendingDeletions)
+	writeRereplication(w, m.Rereplication, m.PendingReviews)
 	for _, s := range r.Sites {
 		fmt.Fprintf(w, "\nsite %s (region %s)\n", orDash(s.Site), orDash(s.Region))
 		for _, d := range s.Dataservers {
@@ -27,6 +28,7 @@ func writeStatusText(out io.Writer, r *statusReport) error {
 	writeFiles(w, "Danger zones (data on one dataserver only)", r.Danger)
 	writeFiles(w, "Below target_copies", r.UnderTarget)
 	writeFiles(w, "Lost while their dataserver is down", r.Lost)
+	writeLostWrites(w, r.LostWrites)
 	if len(r.Warnings) > 0 {
 		fmt.Fprintln(w)
 	}
@@ -130,5 +132,34 @@ func writeClients(w io.Writer, clients []clientReport) {
 			break
 		}
 		fmt.Fprintf(w, "  %s:%s\tpid %d\tsession %d\n", c.Host, c.MountPoint, c.Pid, c.Session)
+	}
+}
+
+// writeRereplication says what the redundancy sweep found, while some
+// dataserver is lost.
+func writeRereplication(w io.Writer, rr rereplicationReport, reviews int) {
+	if len(rr.LostDataservers) == 0 {
+		return
+	}
+	pass := "sweeping the chunk records"
+	if rr.PassDone {
+		pass = "every chunk record swept"
+	}
+	fmt.Fprintf(w, "re-replicating the copies of lost %s: %d chunk(s), %s, with copies there (%d failed over); %s; %d placement review(s) to go\n",
+		strings.Join(rr.LostDataservers, ", "), rr.Chunks, bytesIEC(rr.Bytes), rr.Failovers, pass, reviews)
+}
+
+func writeLostWrites(w io.Writer, lost []lostWrite) {
+	if len(lost) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nWrites lost with their dataserver\n")
+	for _, l := range lost {
+		what := fmt.Sprintf("versions %d-%d", l.FromVersion, l.ToVersion)
+		if l.NoLiveCopy {
+			what = "no live copy at all"
+		}
+		fmt.Fprintf(w, "  %s\t%s\tbytes [%d, %d)\t%s\tfound %s ago\n", l.Dataserver, l.Path, l.RangeStart, l.RangeEnd,
+			what, ageText(l.FoundSeconds))
 	}
 }

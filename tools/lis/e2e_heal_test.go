@@ -1,0 +1,146 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lis-fs/lis/metaservice/rpc"
+)
+
+// healCluster is a metaservice that takes a dataserver silent for 5 s as
+// lost (suspect after 3 s: dataservers heartbeat every 2 s), and three
+// sites, each a dataserver and a mount.
+func healCluster(t *testing.T, dsArgs ...string) (*metaserviceProc, map[string]site, *rpc.Client) {
+	meta := startMetaservice(t, shortTempDir(t), "--suspect-after", "3s", "--down-after", "4s", "--rereplicate-after", "5s")
+	base := publicTempDir(t)
+	sites := map[string]site{}
+	for _, n := range []string{"perth", "london", "tokyo"} {
+		ds := startDataserver(t, shortTempDir(t), n+"-1", append([]string{"--site", n, "--region", "r-" + n,
+			"--meta", meta.addr()}, dsArgs...)...)
+		mnt := filepath.Join(base, n)
+		require.NoError(t, os.Mkdir(mnt, 0o755))
+		mountLis(t, "--meta", meta.addr(), "--dataserver", "unix:"+ds.unix, mnt)
+		sites[n] = site{ds: ds, mnt: mnt}
+	}
+	mc, err := rpc.Dial(meta.addr(), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { mc.Close() })
+	return meta, sites, mc
+}
+
+// kill9 kills a site's dataserver and removes its disk.
+func kill9(t *testing.T, s site) {
+	require.NoError(t, s.ds.cmd.Process.Kill())
+	s.ds.cmd.Wait()
+	require.NoError(t, os.RemoveAll(s.ds.dir))
+}
+
+func setPolicyFile(t *testing.T, dir, policy string) {
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".lis-policy.yaml"), []byte(policy), 0o644))
+}
+
+// TestE2EReReplication: a replica's dataserver is killed and its disk
+// removed; once it has been silent past --rereplicate-after, its copy is
+// made again on the third dataserver (identical, block for block), the
+// record no longer names it, and lis status said what it was doing.
+func TestE2EReReplication(t *testing.T) {
+	needE2E(t)
+	meta, sites, mc := healCluster(t)
+	dir := filepath.Join(sites["perth"].mnt, "two")
+	setPolicyFile(t, dir, "target_copies: 2\nwrite_ack: local_plus_one\nreplication: async_priority\n")
+	data := randomData(21, 9<<20+77)
+	path := filepath.Join(dir, "f")
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+	rec := chunkRecords(t, mc, path)[0]
+	require.Equal(t, "perth-1", rec.Primary)
+	replica := ""
+	for _, r := range rec.Replicas {
+		if r.Dataserver != "perth-1" {
+			replica = r.Dataserver
+		}
+	}
+	require.NotEmpty(t, replica)
+	lostSite := replica[:len(replica)-2]
+	third := map[string]string{"london": "tokyo", "tokyo": "london"}[lostSite]
+	requireSameCopies(t, uint64(rec.ID), sites["perth"].ds, sites[lostSite].ds)
+
+	killed := time.Now()
+	kill9(t, sites[lostSite])
+	var sawHealing bool
+	defer func() {
+		if t.Failed() {
+			out, _ := runLis("status", "--meta", meta.addr())
+			t.Logf("chunk records: %+v\nlis status:\n%s\nmetaservice log:\n%s", chunkRecords(t, mc, path), out, meta.log)
+		}
+	}()
+	require.Eventually(t, func() bool {
+		out, _ := runLis("status", "--meta", meta.addr())
+		sawHealing = sawHealing || regexpMatch(`re-replicating the copies of lost `+replica, out)
+		r := chunkRecords(t, mc, path)[0]
+		return slices.Equal(copySites(r), []string{"perth", third})
+	}, 60*time.Second, 200*time.Millisecond, "the lost copy on %s was never made again", replica)
+	requireSameCopies(t, uint64(rec.ID), sites["perth"].ds, sites[third].ds)
+	t.Logf("full redundancy again %s after %s was killed (lost after 5 s)", time.Since(killed).Round(100*time.Millisecond), replica)
+	require.True(t, sawHealing, "lis status never said it was re-replicating the copies of %s", replica)
+	requireContent(t, filepath.Join(sites[third].mnt, "two", "f"), data, "read at "+third)
+}
+
+// TestE2EFailoverLosesOnlyUnsynced: a file is fsynced under
+// local_plus_one, then written on under local_only with lazy shipping (so
+// nothing more leaves the primary); the primary's dataserver is killed.
+// Once it is lost the chunk fails over to the replica: the writes only
+// the primary had are reported lost, by file, range and versions; every
+// fsynced byte is there; and a writer at the replica's site goes on.
+func TestE2EFailoverLosesOnlyUnsynced(t *testing.T) {
+	needE2E(t)
+	meta, sites, mc := healCluster(t, "--lazy-window", "1h")
+	dir := filepath.Join(sites["perth"].mnt, "db")
+	setPolicyFile(t, dir, "target_copies: 2\nwrite_ack: local_plus_one\nreplication: async_lazy\n")
+	path := filepath.Join(dir, "f")
+	synced := randomData(31, 3<<20)
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	_, err = f.Write(synced)
+	require.NoError(t, err)
+	require.NoError(t, f.Sync())
+	setPolicyFile(t, dir, "target_copies: 2\nwrite_ack: local_only\nreplication: async_lazy\n")
+	_, err = f.WriteAt(randomData(32, 1<<20), 1<<20) // acknowledged on perth only
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	rec := chunkRecords(t, mc, path)[0]
+	replica := ""
+	for _, r := range rec.Replicas {
+		if r.Dataserver != "perth-1" {
+			replica = r.Dataserver
+		}
+	}
+	other := sites[replica[:len(replica)-2]]
+
+	kill9(t, sites["perth"])
+	var out string
+	require.Eventually(t, func() bool {
+		out, _ = runLis("status", "--meta", meta.addr())
+		return regexpMatch(`LOST: writes to /db/f, bytes \[0, 67108864\), versions \d+-\d+, with dataserver perth-1`, out)
+	}, 60*time.Second, 250*time.Millisecond, "the loss was never reported:\n%s", out)
+	t.Logf("lis status after perth-1 was lost:\n%s", out)
+	require.Equal(t, replica, chunkRecords(t, mc, path)[0].Primary, "the chunk did not fail over")
+
+	// Every fsynced byte is there; the replica's site writes on.
+	otherPath := filepath.Join(other.mnt, "db", "f")
+	requireContent(t, otherPath, synced, "read at the new primary after the failover")
+	g, err := os.OpenFile(otherPath, os.O_WRONLY|os.O_APPEND, 0)
+	require.NoError(t, err)
+	_, err = g.Write([]byte("after the failover"))
+	require.NoError(t, err)
+	require.NoError(t, g.Close())
+	requireContent(t, otherPath, append(slices.Clone(synced), "after the failover"...), "written at the new primary")
+}
+
+func regexpMatch(pattern, s string) bool { return regexp.MustCompile(pattern).MatchString(s) }
