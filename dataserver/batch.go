@@ -34,6 +34,9 @@ type ReplAck struct {
 	Seq        uint64            `msgpack:"q"`
 	Versions   map[uint64]uint64 `msgpack:"v,omitempty"`
 	NeedResync []uint64          `msgpack:"r,omitempty"`
+	// Refused are chunks the receiver is the primary of: the sender is
+	// not, any more, and stops shipping them.
+	Refused []uint64 `msgpack:"x,omitempty"`
 }
 
 // MaxBatchRaw bounds a batch's uncompressed payload; a receiver refuses

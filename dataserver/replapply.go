@@ -13,6 +13,7 @@ type replOutcome struct {
 	version uint64
 	lsn     journal.LSN
 	gap     bool
+	refused bool // this dataserver is the chunk's primary
 }
 
 // applyReplicated accepts one mutation from a primary's replication
@@ -20,7 +21,8 @@ type replOutcome struct {
 // truncate applies only to the version just before it, so the chunk is
 // always a version the primary had: an old one is a duplicate (skipped) and
 // a newer one is a gap (skipped, reported: the sender then makes a full
-// copy). A patch applies only to its base version. Full-copy mutations (OpResync*) hide the chunk from readers until
+// copy). A patch applies only to its base version. A dataserver that is
+// the chunk's primary refuses the stream outright. Full-copy mutations (OpResync*) hide the chunk from readers until
 // the copy ends.
 func (e *engine) applyReplicated(m *Mutation) (replOutcome, error) {
 	if err := e.usable(); err != nil {
@@ -30,6 +32,14 @@ func (e *engine) applyReplicated(m *Mutation) (replOutcome, error) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	out := replOutcome{version: cs.version, lsn: cs.lastLSN}
+	if cs.owner != (ChunkOwner{}) {
+		// The metaservice made this dataserver the chunk's primary: a
+		// stream for it comes from a primary that was replaced (a
+		// returning one, after a failover), whose versions may be ones
+		// no copy should ever hold.
+		out.refused = true
+		return out, nil
+	}
 	switch m.Op {
 	case OpWrite, OpTruncate:
 		switch {

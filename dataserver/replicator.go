@@ -83,7 +83,8 @@ func (r *replicator) replicasChanged(chunk uint64, old, new []Peer, mode ReplMod
 			}
 		}
 	}
-	fresh := r.e.unwritten(chunk)
+	version := r.e.versionOf(chunk)
+	fresh := version == 0
 	for _, p := range new {
 		s := r.senders[p.ID]
 		fresh := fresh && s != nil // a new sender's journal consumer starts later: it may miss the first writes
@@ -94,7 +95,7 @@ func (r *replicator) replicasChanged(chunk uint64, old, new []Peer, mode ReplMod
 			go func() { defer r.wg.Done(); s.run() }()
 		}
 		s.setAddr(p.Addr)
-		s.track(chunk, mode, fresh)
+		s.track(chunk, mode, fresh, version)
 	}
 }
 
@@ -237,16 +238,20 @@ func (r *replicator) close() {
 	r.conns = map[string]*grpc.ClientConn{}
 }
 
-// unwritten reports whether chunk has never been written here: a replica
-// added now needs no full-copy check, the stream brings it every version.
-func (e *engine) unwritten(chunk uint64) bool {
+// versionOf is chunk's version here; 0 if it has never been written here
+// (a replica added now needs no full-copy check, the stream brings it
+// every version).
+func (e *engine) versionOf(chunk uint64) uint64 {
 	cs := e.lookup(chunk)
 	if cs == nil {
-		return true
+		return 0
 	}
 	cs.mu.RLock()
 	defer cs.mu.RUnlock()
-	return !cs.exists()
+	if !cs.exists() {
+		return 0
+	}
+	return max(cs.version, 1) // a chunk being copied in exists at version 0
 }
 
 // sendersNow returns the senders as they are now; they are used without

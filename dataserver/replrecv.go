@@ -26,6 +26,7 @@ type appliedBatch struct {
 	lsn      journal.LSN
 	versions map[uint64]uint64
 	gaps     []uint64
+	refused  []uint64
 }
 
 // receive serves one replication stream (replica side). Batches are
@@ -71,10 +72,15 @@ func (e *engine) applyLoopStream(ctx context.Context, stream grpc.ServerStream, 
 			if err != nil {
 				return fmt.Errorf("replicated batch %d: %w", b.Seq, err)
 			}
-			ab.versions[muts[i].Chunk] = o.version
+			if !o.refused {
+				ab.versions[muts[i].Chunk] = o.version
+			}
 			ab.lsn = max(ab.lsn, o.lsn)
 			if o.gap && !slices.Contains(ab.gaps, muts[i].Chunk) {
 				ab.gaps = append(ab.gaps, muts[i].Chunk)
+			}
+			if o.refused && !slices.Contains(ab.refused, muts[i].Chunk) {
+				ab.refused = append(ab.refused, muts[i].Chunk)
 			}
 		}
 		select {
@@ -89,7 +95,7 @@ func (e *engine) applyLoopStream(ctx context.Context, stream grpc.ServerStream, 
 // batches are waiting into one sync and one ack.
 func (e *engine) ackLoop(ctx context.Context, stream grpc.ServerStream, in <-chan appliedBatch) error {
 	for ab := range in {
-		ack := ReplAck{Seq: ab.seq, Versions: ab.versions, NeedResync: ab.gaps}
+		ack := ReplAck{Seq: ab.seq, Versions: ab.versions, NeedResync: ab.gaps, Refused: ab.refused}
 		lsn := ab.lsn
 	coalesce:
 		for {
@@ -105,6 +111,11 @@ func (e *engine) ackLoop(ctx context.Context, stream grpc.ServerStream, in <-cha
 				for _, c := range more.gaps {
 					if !slices.Contains(ack.NeedResync, c) {
 						ack.NeedResync = append(ack.NeedResync, c)
+					}
+				}
+				for _, c := range more.refused {
+					if !slices.Contains(ack.Refused, c) {
+						ack.Refused = append(ack.Refused, c)
 					}
 				}
 			default:

@@ -81,18 +81,23 @@ func (s *sender) setAddr(addr string) {
 	s.mu.Unlock()
 }
 
-// track starts replicating chunk in mode, or switches its mode; a new
-// peer first gets a full-copy check, unless the chunk is fresh (never
-// written here: the stream brings every version from the first). A chunk
-// that stops being lazy sends what its peer lacks at once.
-func (s *sender) track(chunk uint64, mode ReplMode, fresh bool) {
+// track starts replicating chunk (at version here) in mode, or switches
+// its mode; a new peer first gets a full-copy check, unless the chunk is
+// fresh (never written here: the stream brings every version from the
+// first). A chunk that stops being lazy sends what its peer lacks at once.
+func (s *sender) track(chunk uint64, mode ReplMode, fresh bool, version uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	lazy := mode == ReplLazy
 	st := s.chunks[chunk]
 	if st == nil {
-		s.chunks[chunk] = &replState{lazy: lazy}
+		st = &replState{lazy: lazy}
+		s.chunks[chunk] = st
 		if !fresh {
+			// A copy the peer lacks whole is made at once, lazy or not:
+			// batching is for changes, and a missing copy is redundancy
+			// the policy wants now (a new placement, re-replication).
+			st.want = version
 			s.needResyncLocked(chunk)
 		}
 		return

@@ -301,8 +301,13 @@ func (ss *session) recvAcks() error {
 				s.needResyncLocked(c)
 			}
 		}
+		refused := s.dropRefusedLocked(a.Refused)
 		s.connected, s.lastErr = true, ""
 		s.mu.Unlock()
+		for _, c := range refused {
+			s.r.log.Warn("replica refuses chunk: it is the chunk's primary now; no longer shipping it there",
+				"chunk", fmt.Sprintf("%x", c), "peer", s.peerID)
+		}
 		s.r.reports.add(moved...)
 		if len(moved) > 0 {
 			s.r.bell.ring()
@@ -316,4 +321,19 @@ func (ss *session) recvAcks() error {
 			}
 		}
 	}
+}
+
+// dropRefusedLocked stops shipping the chunks the peer refused (it is
+// their primary: this dataserver is not, any more) and returns those it
+// was shipping. Caller holds s.mu.
+func (s *sender) dropRefusedLocked(chunks []uint64) []uint64 {
+	var out []uint64
+	for _, c := range chunks {
+		if st := s.chunks[c]; st != nil {
+			s.cleanLocked(st)
+			delete(s.chunks, c)
+			out = append(out, c)
+		}
+	}
+	return out
 }

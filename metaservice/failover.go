@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"syscall"
 )
 
@@ -11,7 +12,10 @@ import (
 // copy with the highest version takes over: the record names it primary
 // under the next lease epoch, with no live lease (the next writer takes
 // one from it, as from any primary), so re-replication can ship from it
-// and readers find a current copy. What versions the lost primary had
+// and readers find a current copy. The old primary leaves the record and
+// its copy is queued for deletion, and the new one is told at once that
+// it is the primary, after which it refuses any replication stream for
+// the chunk (dataserver: applyReplicated). What versions the lost primary had
 // acknowledged beyond that copy were only ever on it (write_ack
 // local_only, or a copy not yet shipped): they are lost. That is recorded
 // (a LostWrite per chunk: file, byte range, versions) and logged, and lis
@@ -64,6 +68,7 @@ func (s *Service) failover(ctx context.Context, ino Ino, index uint32, c *ChunkR
 // it was seen, and the versions lost with the old primary.
 func (s *Service) promote(ctx context.Context, ino Ino, index uint32, seen *ChunkRecord, best chunkCopy) error {
 	var loss *LostWrite
+	var promoted *ChunkRecord
 	err := s.update(ctx, func(t *tx) error {
 		c, err := t.chunk(ino, index)
 		if err != nil || c == nil || c.ID != seen.ID || c.Primary != seen.Primary || c.LeaseEpoch != seen.LeaseEpoch {
@@ -74,11 +79,16 @@ func (s *Service) promote(ctx context.Context, ino Ino, index uint32, seen *Chun
 			loss = &LostWrite{Ino: ino, Index: index, Chunk: c.ID, Primary: c.Primary, From: best.version + 1, To: c.Version, At: t.now}
 			t.mustSet(lostKey(c.ID), encode(loss))
 		}
+		old := c.Primary
 		c.Primary, c.LeaseEpoch, c.LeaseExpiry = best.peer.ID, c.LeaseEpoch+1, 0
 		c.Version = best.version
+		c.Replicas = slices.DeleteFunc(c.Replicas, func(r Replica) bool { return r.Dataserver == old })
 		c.setReplicaVersion(best.peer.ID, best.version)
 		t.mustSet(chunkKey(ino, index), encode(c))
-		return nil
+		promoted = c
+		// The old primary's copy may hold versions no other copy has: if
+		// it returns, it is deleted, never served or shipped from.
+		return t.queueDeletion(c.ID, []string{old})
 	})
 	if err != nil {
 		return fmt.Errorf("fail chunk %s over to %s: %w", seen.ID, best.peer.ID, err)
@@ -88,7 +98,13 @@ func (s *Service) promote(ctx context.Context, ino Ino, index uint32, seen *Chun
 	if loss != nil {
 		s.logLoss(loss)
 	}
-	return nil
+	if promoted == nil {
+		return nil
+	}
+	// The new primary learns at once that the chunk is its own: from then
+	// on it takes no replication stream for it (a returning old primary's
+	// included), and ships to the other copies.
+	return s.shipTo(ctx, ino, index, promoted)
 }
 
 // recordLoss records l (once per chunk and versions) and logs it.

@@ -143,6 +143,12 @@ func (s *Service) catchUp(ctx context.Context, chunk uint64, src chunkCopy, dst 
 		return errnof(syscall.EIO, "chunk %x: %s holds version %d, ahead of %s's %d: a divergent copy, not taken over",
 			chunk, dst.ID, have.version, src.peer.ID, src.version)
 	}
+	// dst takes the stream only as a replica: a dataserver that still
+	// takes itself for the chunk's primary (a move whose settling did not
+	// reach it) refuses replication of it.
+	if err := s.dataservers.SetReplicas(ctx, dst.Addr, dataserver.SetReplicasReq{Chunk: chunk}); err != nil {
+		return fmt.Errorf("make %s a replica of chunk %x: %w", dst.ID, chunk, err)
+	}
 	peers := src.peers
 	if !slices.ContainsFunc(peers, func(p dataserver.Peer) bool { return p.ID == dst.ID }) {
 		peers = append(slices.Clip(peers), dst)

@@ -287,7 +287,25 @@ func (s *Service) recopy(ctx context.Context, ino Ino, c indexedChunk, ids []str
 	if rec.Primary == "" {
 		return nil // shipped by whoever takes the lease next
 	}
+	s.demote(ctx, uint64(rec.ID), without(ids, append(replicaIDs(c.rec.Replicas), rec.Primary)))
 	return s.shipTo(ctx, ino, c.index, rec)
+}
+
+// demote tells each new copy of chunk that it is a replica: one that
+// still takes itself for the chunk's primary (a primary that was failed
+// over and returned) would refuse the stream that makes it a copy.
+// Dataservers that do not answer are logged: the stream to them is
+// refused until they are told, never applied wrongly.
+func (s *Service) demote(ctx context.Context, chunk uint64, ids []string) {
+	for _, id := range ids {
+		addr, err := s.dataserverAddr(ctx, id)
+		if err == nil {
+			err = s.dataservers.SetReplicas(ctx, addr, dataserver.SetReplicasReq{Chunk: chunk})
+		}
+		if err != nil {
+			s.log.Warn("tell a new copy it is a replica", "chunk", fmt.Sprintf("%x", chunk), "dataserver", id, "err", err)
+		}
+	}
 }
 
 // dropSurplus drops c's surplus copies once every copy in keep holds the

@@ -1,15 +1,19 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lis-fs/lis/dataserver"
 	"github.com/lis-fs/lis/metaservice/rpc"
 )
 
@@ -34,11 +38,13 @@ func healCluster(t *testing.T, dsArgs ...string) (*metaserviceProc, map[string]s
 	return meta, sites, mc
 }
 
-// kill9 kills a site's dataserver and removes its disk.
-func kill9(t *testing.T, s site) {
+// kill9 kills a site's dataserver, and removes its disk if told to.
+func kill9(t *testing.T, s site, removeDisk bool) {
 	require.NoError(t, s.ds.cmd.Process.Kill())
 	s.ds.cmd.Wait()
-	require.NoError(t, os.RemoveAll(s.ds.dir))
+	if removeDisk {
+		require.NoError(t, os.RemoveAll(s.ds.dir))
+	}
 }
 
 func setPolicyFile(t *testing.T, dir, policy string) {
@@ -72,7 +78,7 @@ func TestE2EReReplication(t *testing.T) {
 	requireSameCopies(t, uint64(rec.ID), sites["perth"].ds, sites[lostSite].ds)
 
 	killed := time.Now()
-	kill9(t, sites[lostSite])
+	kill9(t, sites[lostSite], true)
 	var sawHealing bool
 	defer func() {
 		if t.Failed() {
@@ -97,7 +103,10 @@ func TestE2EReReplication(t *testing.T) {
 // nothing more leaves the primary); the primary's dataserver is killed.
 // Once it is lost the chunk fails over to the replica: the writes only
 // the primary had are reported lost, by file, range and versions; every
-// fsynced byte is there; and a writer at the replica's site goes on.
+// fsynced byte is there; and a writer at the replica's site goes on. When
+// the old primary comes back with its disk, its divergent copy is deleted,
+// nothing of it reaches the other copies, and a copy it takes again is the
+// new primary's.
 func TestE2EFailoverLosesOnlyUnsynced(t *testing.T) {
 	needE2E(t)
 	meta, sites, mc := healCluster(t, "--lazy-window", "1h")
@@ -123,7 +132,7 @@ func TestE2EFailoverLosesOnlyUnsynced(t *testing.T) {
 	}
 	other := sites[replica[:len(replica)-2]]
 
-	kill9(t, sites["perth"])
+	kill9(t, sites["perth"], false)
 	var out string
 	require.Eventually(t, func() bool {
 		out, _ = runLis("status", "--meta", meta.addr())
@@ -140,7 +149,37 @@ func TestE2EFailoverLosesOnlyUnsynced(t *testing.T) {
 	_, err = g.Write([]byte("after the failover"))
 	require.NoError(t, err)
 	require.NoError(t, g.Close())
-	requireContent(t, otherPath, append(slices.Clone(synced), "after the failover"...), "written at the new primary")
+	want := append(slices.Clone(synced), "after the failover"...)
+	requireContent(t, otherPath, want, "written at the new primary")
+
+	// perth-1 returns: its copy, which had versions no other has, goes;
+	// it may take a copy again, the new primary's, block for block.
+	back := startDataserver(t, sites["perth"].ds.dir, "perth-1", "--site", "perth", "--region", "r-perth",
+		"--meta", meta.addr(), "--lazy-window", "1h")
+	sites["perth"] = site{ds: back, mnt: sites["perth"].mnt}
+	require.Eventually(t, func() bool {
+		copies := copySites(chunkRecords(t, mc, path)[0])
+		return slices.Contains(copies, "perth") || !holdsChunk(t, back, uint64(rec.ID))
+	}, 30*time.Second, 200*time.Millisecond, "the returning old primary kept its divergent copy")
+	var copies []*dataserverProc
+	for _, n := range copySites(chunkRecords(t, mc, path)[0]) {
+		copies = append(copies, sites[n].ds)
+	}
+	requireSameCopies(t, uint64(rec.ID), copies...)
+	requireContent(t, otherPath, want, "read at the new primary after the old one returned")
 }
 
 func regexpMatch(pattern, s string) bool { return regexp.MustCompile(pattern).MatchString(s) }
+
+// holdsChunk says whether the dataserver has a copy of chunk.
+func holdsChunk(t *testing.T, ds *dataserverProc, chunk uint64) bool {
+	c, err := dataserver.Dial("unix:" + ds.unix)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.ChunkInfo(context.Background(), chunk)
+	if errors.Is(err, syscall.ENOENT) {
+		return false
+	}
+	require.NoError(t, err)
+	return true
+}
