@@ -180,3 +180,9 @@ func (c *Client) Checksums(ctx context.Context, chunk uint64) (*Checksums, error
 func (c *Client) Stat(ctx context.Context) (*Stat, error) {
 	return call[Empty, Stat](ctx, c, "Stat", &Empty{})
 }
+
+// ListChunks lists the chunks the dataserver holds, for garbage
+// collection (lis gc).
+func (c *Client) ListChunks(ctx context.Context) (*ChunkList, error) {
+	return call[Empty, ChunkList](ctx, c, "ListChunks", &Empty{})
+}

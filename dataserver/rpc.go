@@ -47,6 +47,9 @@ func (s *Server) serviceDesc() *grpc.ServiceDesc {
 		msgrpc.Method("Stat", func(_ context.Context, _ *Empty) (*Stat, error) {
 			return s.stat(), nil
 		}),
+		msgrpc.Method("ListChunks", func(_ context.Context, _ *Empty) (*ChunkList, error) {
+			return e.listChunks()
+		}),
 	)
 	replicate, writes := replicateDesc, writesDesc
 	replicate.Handler = func(_ any, stream grpc.ServerStream) error {

@@ -3,12 +3,14 @@ package chunkstore
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Options configure a Store.
@@ -246,4 +248,23 @@ func syncDir(dir string) error {
 		return fmt.Errorf("sync dir %s: %w", dir, err)
 	}
 	return nil
+}
+
+// Modified is when chunk id's files last changed (the zero time if it
+// has none).
+func (s *Store) Modified(id uint64) (time.Time, error) {
+	var latest time.Time
+	for _, p := range []string{s.dataPath(id), s.metaPath(id)} {
+		fi, err := os.Stat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			return time.Time{}, fmt.Errorf("chunk %x: %w", id, err)
+		}
+		if fi.ModTime().After(latest) {
+			latest = fi.ModTime()
+		}
+	}
+	return latest, nil
 }

@@ -17,9 +17,24 @@ import (
 type Registry interface {
 	DataserverHeartbeat(ctx context.Context, h registry.Heartbeat) error
 	ListDataservers(ctx context.Context) ([]ms.DataserverStatus, error)
-	// PathOf and Info serve lis status.
+	// PathOf and Info serve lis status, GarbageChunks lis gc.
 	PathOf(ctx context.Context, ino ms.Ino) (string, error)
 	Info(ctx context.Context) (*ms.Info, error)
+	GarbageChunks(ctx context.Context, ds string, held []uint64, collect bool) ([]uint64, error)
+}
+
+type garbageReq struct {
+	_msgpack struct{} `msgpack:",as_array"`
+
+	Dataserver string
+	Held       []uint64
+	Collect    bool
+}
+
+type garbageResp struct {
+	_msgpack struct{} `msgpack:",as_array"`
+
+	Chunks []uint64
 }
 
 type pathResp struct {
@@ -53,6 +68,10 @@ func (s *Server) registryMethods() []grpc.MethodDesc {
 		}),
 		method(s, "Info", func(ctx context.Context, _ *empty) (*ms.Info, error) {
 			return m.Info(ctx)
+		}),
+		method(s, "GarbageChunks", func(ctx context.Context, r *garbageReq) (*garbageResp, error) {
+			ids, err := m.GarbageChunks(ctx, r.Dataserver, r.Held, r.Collect)
+			return &garbageResp{Chunks: ids}, err
 		}),
 	}
 }
@@ -104,4 +123,13 @@ func (c *Client) PathOf(ctx context.Context, ino ms.Ino) (string, error) {
 // Info implements Registry.
 func (c *Client) Info(ctx context.Context) (*ms.Info, error) {
 	return call[empty, ms.Info](ctx, c, "Info", &empty{})
+}
+
+// GarbageChunks implements Registry.
+func (c *Client) GarbageChunks(ctx context.Context, ds string, held []uint64, collect bool) ([]uint64, error) {
+	r, err := call[garbageReq, garbageResp](ctx, c, "GarbageChunks", &garbageReq{Dataserver: ds, Held: held, Collect: collect})
+	if err != nil {
+		return nil, err
+	}
+	return r.Chunks, nil
 }
