@@ -70,11 +70,14 @@ func (s *Service) SweepRedundancy(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !slices.Equal(st.Lost, lost) {
+	switch {
+	case !slices.Equal(st.Lost, lost):
 		if len(lost) > 0 {
 			s.log.Warn("dataservers lost: re-replicating their copies", "lost", lost)
 		}
 		st = &SweepState{Lost: lost, Started: s.now(), Done: len(lost) == 0}
+	case st.Done:
+		return nil // nothing new lost since the last pass ended
 	}
 	for start := time.Now(); !st.Done && time.Since(start) < sweepBudget; {
 		if err := s.sweepStep(ctx, st); err != nil {

@@ -28,6 +28,7 @@ type geoSpec struct {
 	mountOn   []string               // host names
 	mountOpts []string               // -o options of every mount
 	home      string                 // Spec.Home
+	metaArgs  []string               // extra metaservice flags
 }
 
 // startGeo builds and starts a geo; on error it removes what it made.
@@ -46,7 +47,7 @@ func startGeo(ctx context.Context, env Env, gs geoSpec) (g *geo, err error) {
 			g.Close()
 		}
 	}()
-	if g.Meta, err = w.StartMetaservice(ctx, w.Sites[0].Hosts[0], "--suspect-after", "5s"); err != nil {
+	if g.Meta, err = w.StartMetaservice(ctx, w.Sites[0].Hosts[0], append([]string{"--suspect-after", "5s"}, gs.metaArgs...)...); err != nil {
 		return g, err
 	}
 	for _, s := range w.Sites {

@@ -19,15 +19,16 @@ type Scale struct {
 	Turns      int           // lease moves (scenario 6)
 	Entries    int           // files in the directory listed from afar (scenario 7)
 	TarDirs    int           // directories of 10 small files untarred from afar (scenario 7)
+	HealBytes  int64         // held by the dataserver that is lost (scenario 8)
 }
 
 // Short is what CI runs.
 var Short = Scale{Name: "short", WriteBytes: 64 << 20, SyncBytes: 4 << 20, Partition: 10 * time.Second,
-	LimitBytes: 48 << 20, ReadBytes: 32 << 20, Turns: 6, Entries: 20, TarDirs: 1}
+	LimitBytes: 48 << 20, ReadBytes: 32 << 20, Turns: 6, Entries: 20, TarDirs: 1, HealBytes: 64 << 20}
 
 // Full is the size.
 var Full = Scale{Name: "full", WriteBytes: 1 << 30, SyncBytes: 64 << 20, Partition: 60 * time.Second,
-	LimitBytes: 256 << 20, ReadBytes: 256 << 20, Turns: 20, Entries: 1000, TarDirs: 5}
+	LimitBytes: 256 << 20, ReadBytes: 256 << 20, Turns: 20, Entries: 1000, TarDirs: 5, HealBytes: 2 << 30}
 
 // Env is what a scenario runs with.
 type Env struct {
@@ -102,6 +103,7 @@ func Scenarios() []Scenario {
 		{"remote-read", "5. Reads at a distance", remoteRead},
 		{"leases", "6. Leases across the world", leaseTurns},
 		{"metadata", "7. Metadata at a distance", metadataDistance},
+		{"heal", "8. A lost dataserver's copies made again", healLost},
 	}
 }
 

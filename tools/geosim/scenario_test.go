@@ -47,6 +47,7 @@ func TestScenarioBandwidth(t *testing.T)   { runScenario(t, "bandwidth") }
 func TestScenarioRemoteRead(t *testing.T)  { runScenario(t, "remote-read") }
 func TestScenarioLeases(t *testing.T)      { runScenario(t, "leases") }
 func TestScenarioMetadata(t *testing.T)    { runScenario(t, "metadata") }
+func TestScenarioHeal(t *testing.T)        { runScenario(t, "heal") }
 
 // TestLossyLinks: with 1 % of packets lost on every long link, leases
 // still move with one content, and replication still converges.
