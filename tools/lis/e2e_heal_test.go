@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -182,4 +183,81 @@ func holdsChunk(t *testing.T, ds *dataserverProc, chunk uint64) bool {
 	}
 	require.NoError(t, err)
 	return true
+}
+
+// TestE2EJournalOverflowOutage: a replica stopped for "an hour" (its
+// dataserver SIGSTOPped while far more is written than the primary's
+// journal may hold) never blocks the writer: the primary drops the
+// stalled peer from its journal and brings its journal back within the
+// limit;
+// once the replica is back, it is resynced and holds what the primary
+// holds, block for block.
+func TestE2EJournalOverflowOutage(t *testing.T) {
+	needE2E(t)
+	meta, sites := startSitesWithDS(t, []string{"--journal-limit", fmt.Sprint(64 << 20)}, "perth", "london")
+	mc, err := rpc.Dial(meta.addr(), nil)
+	require.NoError(t, err)
+	defer mc.Close()
+	dir := filepath.Join(sites["perth"].mnt, "vm")
+	setPolicyFile(t, dir, "target_copies: 2\nwrite_ack: local_only\nreplication: async_priority\n")
+	path := filepath.Join(dir, "disk.img")
+	require.NoError(t, os.WriteFile(path, randomData(51, 1<<20), 0o644))
+	rec := chunkRecords(t, mc, path)[0]
+	requireSameCopies(t, uint64(rec.ID), sites["perth"].ds, sites["london"].ds)
+
+	london := sites["london"].ds
+	require.NoError(t, london.cmd.Process.Signal(syscall.SIGSTOP))
+	defer london.cmd.Process.Signal(syscall.SIGCONT)
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	chunk := randomData(100, 1<<20)
+	for i := range 320 { // 320 MiB of overwrites, five times the journal limit
+		chunk[0] = byte(i)
+		_, err := f.WriteAt(chunk, int64(i%16)<<20)
+		require.NoError(t, err)
+	}
+	require.NoError(t, f.Close())
+	// The journal frees whole segments (64 MiB), and the limit is enforced
+	// at appends and after each checkpoint: it ends within a segment of
+	// the limit.
+	require.Eventually(t, func() bool { return dataserverStat(t, sites["perth"].ds).JournalBytes <= 128<<20 },
+		30*time.Second, 100*time.Millisecond, "the primary's journal stays past its limit for a stalled peer")
+
+	require.NoError(t, london.cmd.Process.Signal(syscall.SIGCONT))
+	requireSameCopies(t, uint64(rec.ID), sites["perth"].ds, london)
+	require.Positive(t, peerResyncs(t, sites["perth"].ds, "london-1"), "the peer was never dropped and resynced")
+}
+
+// startSitesWithDS is startSites with extra dataserver flags.
+func startSitesWithDS(t *testing.T, dsArgs []string, names ...string) (*metaserviceProc, map[string]site) {
+	meta := startMetaservice(t, shortTempDir(t))
+	base := publicTempDir(t)
+	sites := map[string]site{}
+	for _, n := range names {
+		ds := startDataserver(t, shortTempDir(t), n+"-1", append([]string{"--site", n, "--region", "r-" + n,
+			"--meta", meta.addr()}, dsArgs...)...)
+		mnt := filepath.Join(base, n)
+		require.NoError(t, os.Mkdir(mnt, 0o755))
+		mountLis(t, "--meta", meta.addr(), "--dataserver", "unix:"+ds.unix, mnt)
+		sites[n] = site{ds: ds, mnt: mnt}
+	}
+	return meta, sites
+}
+
+func dataserverStat(t *testing.T, ds *dataserverProc) *dataserver.Stat {
+	c, err := dataserver.Dial("unix:" + ds.unix)
+	require.NoError(t, err)
+	defer c.Close()
+	st, err := c.Stat(context.Background())
+	require.NoError(t, err)
+	return st
+}
+
+func peerResyncs(t *testing.T, ds *dataserverProc, peer string) uint64 {
+	for _, p := range dataserverStat(t, ds).Peers {
+		if p.Peer.ID == peer {
+			return p.Resyncs
+		}
+	}
+	return 0
 }
