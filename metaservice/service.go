@@ -103,6 +103,8 @@ type Service struct {
 	log     *slog.Logger
 	started time.Time
 
+	sweepLimits sweepLimits // the redundancy sweep's (sweep.go)
+
 	dataservers  Dataservers
 	ownPool      *dspool.Pool // the dataservers' pool, when the service made it
 	registryView registryView
@@ -122,7 +124,8 @@ type Service struct {
 // Open starts a Service on engine, formatting the volume if it is empty.
 func Open(ctx context.Context, engine kv.Engine, opts Options) (*Service, error) {
 	opts.setDefaults()
-	s := &Service{kv: engine, opts: opts, log: opts.Logger, dataservers: opts.Dataservers, started: time.Now()}
+	s := &Service{kv: engine, opts: opts, log: opts.Logger, dataservers: opts.Dataservers, started: time.Now(),
+		sweepLimits: sweepLimits{batch: sweepBatch, budget: sweepBudget}}
 	if s.dataservers == nil {
 		s.ownPool = dspool.NewCreds(opts.DataserverCreds)
 		s.dataservers = s.ownPool

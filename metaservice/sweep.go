@@ -31,11 +31,18 @@ import (
 // until the set changes again.
 
 // sweepBatch bounds the chunk records one step reads; sweepBudget the time
-// one tick spends stepping.
+// one tick spends stepping (at least one step is taken). Tests lower them
+// through Service.sweepLimits.
 const (
 	sweepBatch  = 8192
 	sweepBudget = 500 * time.Millisecond
 )
+
+// sweepLimits are a Service's sweepBatch and sweepBudget.
+type sweepLimits struct {
+	batch  int
+	budget time.Duration
+}
 
 // SweepState is the sweep's cursor and progress, kept in the store.
 type SweepState struct {
@@ -79,9 +86,12 @@ func (s *Service) SweepRedundancy(ctx context.Context) error {
 	case st.Done:
 		return nil // nothing new lost since the last pass ended
 	}
-	for start := time.Now(); !st.Done && time.Since(start) < sweepBudget; {
+	for start := time.Now(); !st.Done; {
 		if err := s.sweepStep(ctx, st); err != nil {
 			return err
+		}
+		if time.Since(start) >= s.sweepLimits.budget {
+			break
 		}
 	}
 	return s.saveSweep(ctx, st)
@@ -104,13 +114,13 @@ func (s *Service) lostDataservers(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// sweepStep sweeps the next sweepBatch chunk records.
+// sweepStep sweeps the next batch of chunk records.
 func (s *Service) sweepStep(ctx context.Context, st *SweepState) error {
 	lost := map[string]bool{}
 	for _, id := range st.Lost {
 		lost[id] = true
 	}
-	found, next, err := s.scanLostCopies(ctx, st.After, lost)
+	found, next, err := s.scanLostCopies(ctx, st.After, lost, s.sweepLimits.batch)
 	if err != nil {
 		return err
 	}
@@ -143,10 +153,10 @@ func (s *Service) healChunk(ctx context.Context, c sweptChunk, lost map[string]b
 	})
 }
 
-// scanLostCopies reads up to sweepBatch chunk records after the key after
+// scanLostCopies reads up to batch chunk records after the key after
 // (from the first, if nil), shard by shard, and returns those with a copy
 // on a lost dataserver, and the last key read (nil once all are read).
-func (s *Service) scanLostCopies(ctx context.Context, after []byte, lost map[string]bool) ([]sweptChunk, []byte, error) {
+func (s *Service) scanLostCopies(ctx context.Context, after []byte, lost map[string]bool, batch int) ([]sweptChunk, []byte, error) {
 	shards, err := s.ListShards(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -163,7 +173,7 @@ func (s *Service) scanLostCopies(ctx context.Context, after []byte, lost map[str
 			start = append(slices.Clone(after), 0)
 		}
 		err := s.view(ctx, func(t *tx) error {
-			return t.Scan(start, end, sweepBatch-read, func(k, v []byte) bool {
+			return t.Scan(start, end, batch-read, func(k, v []byte) bool {
 				read++
 				after = append(after[:0], k...)
 				var rec ChunkRecord
@@ -178,7 +188,7 @@ func (s *Service) scanLostCopies(ctx context.Context, after []byte, lost map[str
 		if err != nil {
 			return nil, nil, fmt.Errorf("sweep shard %d: %w", sh.ID, err)
 		}
-		if read == sweepBatch {
+		if read == batch {
 			return found, slices.Clone(after), nil
 		}
 	}

@@ -1,11 +1,15 @@
 package metaservice
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/lis-fs/lis/metaservice/dspool"
 )
 
 // lose lets the clock pass lost-after while only the dataservers alive
@@ -85,4 +89,50 @@ func testFailover(t *testing.T, f *fixture) {
 	f.reviewAll()
 	require.Len(t, f.copiesOf(a.Ino), 2)
 	require.NotContains(t, f.copiesOf(a.Ino), "perth")
+}
+
+// TestSweepResumes: the sweep's cursor is in the store, so a metaservice
+// that restarts in the middle of a pass goes on where it was, and the
+// pass still finds every chunk with a copy on the lost dataserver.
+func TestSweepResumes(t *testing.T) {
+	engine := memoryEngine(t)
+	f := &fixture{t: t, ctx: context.Background(), now: time.Unix(1_700_000_000, 0), ds: dspool.NewFake()}
+	open := func() {
+		s, err := Open(f.ctx, engine, Options{Now: func() time.Time { return f.now }, ReapInterval: time.Hour,
+			ReclaimInterval: time.Hour, Dataservers: f.ds})
+		require.NoError(t, err)
+		s.sweepLimits = sweepLimits{batch: 2, budget: 0} // one step of two records a tick
+		f.s = s
+	}
+	open()
+	f.registerSites("perth", "london")
+	for i := range 5 {
+		a, err := f.s.Mknod(f.ctx, Root, RootIno, fmt.Sprintf("f%d", i), NewNode{Mode: 0o644})
+		require.NoError(t, err)
+		_, err = f.s.AllocChunk(f.ctx, a.Ino, 0, "perth", time.Minute)
+		require.NoError(t, err)
+	}
+	f.lose([]string{"perth"}, "london") // the first step
+	st, err := f.s.sweepState(f.ctx)
+	require.NoError(t, err)
+	require.False(t, st.Done)
+	require.Equal(t, 2, st.Found)
+
+	require.NoError(t, f.s.Close())
+	open()
+	require.NoError(t, f.s.SweepRedundancy(f.ctx))
+	st, err = f.s.sweepState(f.ctx)
+	require.NoError(t, err)
+	require.Equal(t, 4, st.Found, "the pass goes on after the restart, not from the start")
+	for range 5 {
+		require.NoError(t, f.s.SweepRedundancy(f.ctx))
+	}
+	st, err = f.s.sweepState(f.ctx)
+	require.NoError(t, err)
+	require.True(t, st.Done)
+	require.Equal(t, 5, st.Found, "every chunk once, across the restart")
+	n, err := f.s.PendingReviews(f.ctx, 100)
+	require.NoError(t, err)
+	require.Equal(t, 5, n)
+	require.NoError(t, f.s.Close())
 }
