@@ -35,6 +35,9 @@ func (e *engine) accept(cs *chunkState, m *Mutation) (journal.LSN, error) {
 	oldSize := cs.size
 	advanceState(cs, m)
 	e.watchPrimary(cs)
+	if m.Op == OpResyncEnd || m.Op == OpDelete {
+		e.damaged.forget(cs.id) // rewritten whole, or gone
+	}
 	e.logical.Add(cs.size - oldSize)
 	cs.lastLSN = lsn
 	cs.pending = append(cs.pending, pendingMut{lsn: lsn, version: cs.version, m: m})

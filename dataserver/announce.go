@@ -28,6 +28,7 @@ func (s *Server) heartbeat(addr string) registry.Heartbeat {
 		Capacity: st.Capacity, Free: st.Free, JournalBytes: s.e.j.Size(), AdminToken: s.cfg.AdminToken,
 		ReplLimit: s.cfg.ReplicationLimit, Started: s.started.UnixNano()}
 	h.Peers, h.Danger, h.ReplRate = s.census(time.Now())
+	h.Damaged, h.DamagedCount = s.e.damagedReport()
 	for _, p := range h.Peers {
 		h.Behind += p.Chunks
 	}

@@ -63,6 +63,9 @@ type Config struct {
 	// it back is dropped (and later brought back by a full copy); default
 	// 4 GiB, < 0 for no limit.
 	JournalSizeLimit int64
+	// ScrubRate is how many bytes per second the scrubber reads back to
+	// check their checksums (scrub.go); 0: no scrubbing.
+	ScrubRate int64
 
 	// ApplyDelay is how long an acknowledged write may wait for a client's
 	// sync to make it durable before the applier forces one (writes are

@@ -37,6 +37,8 @@ type engine struct {
 
 	// watch holds the chunks the next census must visit (census.go).
 	watch watchSet
+	// damaged holds the chunks with bad blocks found (scrub.go).
+	damaged damagedSet
 
 	appendMu sync.Mutex
 	q        *applyQueue
@@ -168,6 +170,7 @@ func (e *engine) closeFiles() {
 func (e *engine) reportCorrupt(id uint64, block int64) {
 	e.corrupt.Add(1)
 	e.m.checksumErrors.Inc()
+	e.damaged.add(id, block)
 	e.log.Error("checksum mismatch on read", "chunk", fmt.Sprintf("%x", id), "block", block)
 }
 

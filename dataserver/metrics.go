@@ -29,6 +29,9 @@ type metrics struct {
 	dangerBytes    prometheus.Gauge
 	dangerChunks   prometheus.Gauge
 	underChunks    prometheus.Gauge
+	scrubBytes     prometheus.Counter
+	scrubPasses    prometheus.Counter
+	damagedChunks  prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -66,13 +69,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			"Bytes of chunks this dataserver is primary of that no other copy holds."),
 		dangerChunks: gauge("lis_dataserver_danger_chunks", "Chunks with data that no other copy holds."),
 		underChunks:  gauge("lis_dataserver_under_target_chunks", "Chunks with fewer current copies than their target_copies."),
+		scrubBytes:   counter("lis_dataserver_scrub_read_bytes_total", "Bytes the scrubber read back and checked."),
+		scrubPasses:  counter("lis_dataserver_scrub_passes_total", "Scrubber passes completed over every chunk."),
+		damagedChunks: gauge("lis_dataserver_damaged_chunks",
+			"Chunks with blocks that failed their checksum (found by the scrubber or a reader)."),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.mutations, m.writeBytes, m.readBytes, m.checksumErrors,
 		m.checkpoints, m.replSentBytes, m.replRawBytes, m.replResyncs, m.replBehind, m.lagBytes, m.lagSeconds,
-		m.limiterWait, m.dangerBytes, m.dangerChunks, m.underChunks} {
+		m.limiterWait, m.dangerBytes, m.dangerChunks, m.underChunks, m.scrubBytes, m.scrubPasses, m.damagedChunks} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -40,6 +40,8 @@ type Server struct {
 	rates   censusRates // the heartbeat's census (census.go)
 	started time.Time
 
+	stopScrub func() // stops the scrubber (scrub.go)
+
 	closeOnce sync.Once
 	closeErr  error
 	closed    chan struct{}
@@ -89,6 +91,7 @@ func New(cfg Config) (*Server, error) {
 	s.grpc.RegisterService(s.serviceDesc(), nil)
 	e.start()
 	repl.start()
+	s.stopScrub = startScrubber(e, &s.cfg)
 	cfg.Logger.Info("dataserver open", "id", cfg.ID, "dir", cfg.Dir, "site", cfg.Site, "region", cfg.Region,
 		"listen", cfg.Listen, "unix", cfg.Unix)
 	return s, nil
@@ -152,6 +155,7 @@ func (s *Server) Close() error {
 			s.shm.close() // after Stop: no write is copying from a window
 		}
 		s.repl.close()
+		s.stopScrub()
 		s.closeErr = s.e.close()
 	})
 	return s.closeErr

@@ -45,6 +45,10 @@ type Heartbeat struct {
 	ReplLimit int64
 	// Started is when the dataserver process started, Unix ns.
 	Started int64
+	// Damaged names the copies here with bad blocks (at most
+	// MaxDangerChunks of them; DamagedCount counts them all).
+	Damaged      []DamagedChunk
+	DamagedCount int
 }
 
 // CopyVersion is the durable version of one chunk's copy on one

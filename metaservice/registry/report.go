@@ -66,3 +66,16 @@ type DangerChunk struct {
 func (c *DangerChunk) Endangered() bool {
 	return c.Bytes > 0 || c.Target > 0 && c.Current < c.Target
 }
+
+// DamagedChunk is a chunk copy on this dataserver with blocks that failed
+// their checksum (found by the scrubber or a reader): that copy must not
+// be counted on. Ino and Index are known when this dataserver is the
+// chunk's primary.
+type DamagedChunk struct {
+	_msgpack struct{} `msgpack:",as_array"`
+
+	Chunk  uint64
+	Ino    uint64
+	Index  uint32
+	Blocks []int64 // the bad blocks' numbers (at most MaxDangerChunks)
+}

@@ -33,6 +33,7 @@ type dataserverFlags struct {
 	metrics            string
 	meta               string
 	replLimit          string
+	scrubRate          string
 	replBurst          bool
 	priorityHours      string
 	lazyWindow         time.Duration
@@ -97,6 +98,7 @@ refuses those calls with EPERM without it.`,
 	f.StringVar(&fl.metrics, "metrics", "", "serve Prometheus metrics on this HOST:PORT at /metrics")
 	f.StringVar(&fl.meta, "meta", "", "metaservice address (unix:/path or host:port) to register and heartbeat with")
 	f.StringVar(&fl.replLimit, "replication-limit", "unlimited", "cap on the replication traffic out of this dataserver, to all peers (100mbps, 12.5MB/s, ...)")
+	f.StringVar(&fl.scrubRate, "scrub-rate", "8MB/s", "how fast the scrubber reads every block back to check its checksum (off: no scrubbing)")
 	f.BoolVar(&fl.replBurst, "replication-burst", false, "let an idle link send a second's worth of replication at once")
 	f.StringVar(&fl.priorityHours, "priority-hours", "", "daily window (local time, 22:00-06:00) in which the replication limit is lifted")
 	f.StringVar(&fl.advertise, "advertise", "", "address peers and remote clients reach this dataserver at, as registered (default: the --listen address; for NAT or a proxy)")
@@ -142,6 +144,16 @@ func runDataserver(ctx context.Context, fl dataserverFlags) error {
 	}
 	if err := fl.bandwidth(&cfg); err != nil {
 		return err
+	}
+	if fl.scrubRate != "off" {
+		rate, err := policy.ParseRate(fl.scrubRate)
+		if err == nil && rate == 0 {
+			err = errors.New("unlimited would leave no disk time to clients")
+		}
+		if err != nil {
+			return fmt.Errorf("--scrub-rate: %w (a rate such as 8MB/s, or off)", err)
+		}
+		cfg.ScrubRate = rate
 	}
 	if fl.meta != "" {
 		tok, err := dataserver.LoadAdminToken(fl.dir)

@@ -26,6 +26,7 @@ type statusReport struct {
 	UnderTarget []fileAtRisk   `json:"under_target"` // fewer current copies than target_copies
 	Lost        []fileAtRisk   `json:"lost"`         // data whose only copy is on a down dataserver
 	LostWrites  []lostWrite    `json:"lost_writes"`  // writes lost with their primary (failed over)
+	Damaged     []damagedCopy  `json:"damaged"`      // copies with blocks that failed their checksum
 	Warnings    []string       `json:"warnings"`
 	dataservers map[string]*dataserverReport
 }
@@ -55,6 +56,14 @@ type rereplicationReport struct {
 	Chunks          int      `json:"chunks"`           // with a copy on a lost dataserver
 	Bytes           int64    `json:"bytes"`            // their data, to copy again
 	Failovers       int      `json:"failovers"`        // of them, whose primary was lost
+}
+
+// damagedCopy is a chunk copy with bad blocks on one dataserver.
+type damagedCopy struct {
+	Dataserver string  `json:"dataserver"`
+	Chunk      string  `json:"chunk"` // hex id
+	Path       string  `json:"path"`  // "" when that dataserver is not the chunk's primary
+	Blocks     []int64 `json:"blocks"`
 }
 
 // lostWrite is writes acknowledged only on a primary that was lost.
@@ -135,7 +144,7 @@ func gatherStatus(ctx context.Context, c *rpc.Client, addr string) (*statusRepor
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
 	r := &statusReport{Time: now, Sessions: len(sessions), dataservers: map[string]*dataserverReport{},
-		Sites: []siteReport{}, Danger: []fileAtRisk{}, UnderTarget: []fileAtRisk{}, Lost: []fileAtRisk{}, Warnings: []string{}, Clients: []clientReport{}, LostWrites: []lostWrite{},
+		Sites: []siteReport{}, Danger: []fileAtRisk{}, UnderTarget: []fileAtRisk{}, Lost: []fileAtRisk{}, Warnings: []string{}, Clients: []clientReport{}, LostWrites: []lostWrite{}, Damaged: []damagedCopy{},
 		Metaservice: metaReport{Address: addr, Engine: info.Engine, UptimeSeconds: secondsSince(now, info.Started),
 			PendingReviews: info.PendingReviews, PendingDeletions: info.PendingDeletions,
 			Rereplication: rereplicationReport{LostDataservers: append([]string{}, info.Rereplication.Lost...),
@@ -150,6 +159,7 @@ func gatherStatus(ctx context.Context, c *rpc.Client, addr string) (*statusRepor
 		return nil, err
 	}
 	r.addLostWrites(ctx, c, info.LostWrites, now)
+	r.addDamaged(ctx, c, list)
 	r.judge()
 	return r, nil
 }
@@ -266,6 +276,9 @@ func (r *statusReport) judge() {
 			r.Warnings = append(r.Warnings, dataserverWarnings(d)...)
 		}
 	}
+	for _, d := range r.Damaged {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("DAMAGED: chunk %s on %s has %d bad block(s)", d.Chunk, d.Dataserver, len(d.Blocks)))
+	}
 	for _, l := range r.LostWrites {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("LOST: writes to %s, bytes [%d, %d), versions %d-%d, with dataserver %s",
 			l.Path, l.RangeStart, l.RangeEnd, l.FromVersion, l.ToVersion, l.Dataserver))
@@ -316,5 +329,18 @@ func (r *statusReport) addLostWrites(ctx context.Context, c *rpc.Client, lost []
 		from, to := l.Range()
 		r.LostWrites = append(r.LostWrites, lostWrite{Path: p, Ino: uint64(l.Ino), RangeStart: from, RangeEnd: to,
 			FromVersion: l.From, ToVersion: l.To, Dataserver: l.Primary, NoLiveCopy: l.NoCopy, FoundSeconds: secondsSince(now, l.At)})
+	}
+}
+
+// addDamaged lists the damaged copies the dataservers reported.
+func (r *statusReport) addDamaged(ctx context.Context, c *rpc.Client, list []ms.DataserverStatus) {
+	for _, d := range list {
+		for _, dc := range d.Damaged {
+			dr := damagedCopy{Dataserver: d.ID, Chunk: fmt.Sprintf("%x", dc.Chunk), Blocks: dc.Blocks}
+			if dc.Ino != 0 {
+				dr.Path, _ = c.PathOf(ctx, ms.Ino(dc.Ino))
+			}
+			r.Damaged = append(r.Damaged, dr)
+		}
 	}
 }

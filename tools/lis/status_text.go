@@ -29,6 +29,7 @@ func writeStatusText(out io.Writer, r *statusReport) error {
 	writeFiles(w, "Below target_copies", r.UnderTarget)
 	writeFiles(w, "Lost while their dataserver is down", r.Lost)
 	writeLostWrites(w, r.LostWrites)
+	writeDamaged(w, r.Damaged)
 	if len(r.Warnings) > 0 {
 		fmt.Fprintln(w)
 	}
@@ -161,5 +162,15 @@ func writeLostWrites(w io.Writer, lost []lostWrite) {
 		}
 		fmt.Fprintf(w, "  %s\t%s\tbytes [%d, %d)\t%s\tfound %s ago\n", l.Dataserver, l.Path, l.RangeStart, l.RangeEnd,
 			what, ageText(l.FoundSeconds))
+	}
+}
+
+func writeDamaged(w io.Writer, damaged []damagedCopy) {
+	if len(damaged) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nCopies with bad blocks (found by the scrubber or a reader)\n")
+	for _, d := range damaged {
+		fmt.Fprintf(w, "  %s\tchunk %s\t%s\tblocks %v\n", d.Dataserver, d.Chunk, orDash(d.Path), d.Blocks)
 	}
 }

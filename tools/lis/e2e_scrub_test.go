@@ -1,0 +1,71 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lis-fs/lis/metaservice/rpc"
+)
+
+// TestE2EScrubFindsFlippedBytes: bytes flipped in a replica's chunk file
+// on disk, which no reader touches, are found by that dataserver's
+// scrubber within a pass; lis status names the damaged copy and its block
+// and exits 2.
+func TestE2EScrubFindsFlippedBytes(t *testing.T) {
+	needE2E(t)
+	meta, sites := startSitesWithDS(t, []string{"--scrub-rate", "200MB/s"}, "perth", "london")
+	mc, err := rpc.Dial(meta.addr(), nil)
+	require.NoError(t, err)
+	defer mc.Close()
+	path := filepath.Join(sites["perth"].mnt, "f")
+	require.NoError(t, os.WriteFile(path, randomData(61, 4<<20), 0o644))
+	rec := chunkRecords(t, mc, path)[0]
+	require.Equal(t, []string{"london", "perth"}, copySites(rec))
+	requireSameCopies(t, uint64(rec.ID), sites["perth"].ds, sites["london"].ds)
+
+	london := sites["london"].ds
+	data := filepath.Join(london.dir, "chunks", fmt.Sprintf("%02x", uint64(rec.ID)&0xff), fmt.Sprintf("%016x.dat", uint64(rec.ID)))
+	f, err := os.OpenFile(data, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte("flipped"), 17<<16+100) // in block 17
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	var r *statusReport
+	require.Eventually(t, func() bool {
+		r = statusAt(t, meta.addr())
+		return len(r.Damaged) > 0
+	}, 30*time.Second, 200*time.Millisecond, "the scrubber never reported the flipped bytes")
+	require.Len(t, r.Damaged, 1, "%+v", r.Damaged)
+	d := r.Damaged[0]
+	require.Equal(t, "london-1", d.Dataserver)
+	require.Equal(t, fmt.Sprintf("%x", uint64(rec.ID)), d.Chunk)
+	require.True(t, slices.Contains(d.Blocks, 17), "blocks %v", d.Blocks)
+	require.False(t, r.Healthy)
+	text, err := runLis("status", "--meta", meta.addr())
+	require.Error(t, err)
+	require.Contains(t, text, "DAMAGED: chunk "+d.Chunk+" on london-1 has 1 bad block(s)")
+	t.Logf("lis status:\n%s", text)
+}
+
+// statusAt runs lis status --json against the metaservice at addr.
+func statusAt(t *testing.T, addr string) *statusReport {
+	t.Helper()
+	out, err := exec.Command(lisBin, "status", "--meta", addr, "--json").Output()
+	var exit *exec.ExitError
+	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == statusDangerExit) {
+		require.NoError(t, err, "%s", out)
+	}
+	var r statusReport
+	require.NoError(t, json.Unmarshal(out, &r), "%s", out)
+	return &r
+}
