@@ -263,6 +263,7 @@ func (e *engine) checksums(id uint64) (*Checksums, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.damaged.spoil(id, crcs)
 	return &Checksums{Exists: true, Version: cs.version, Size: cs.size, Resyncing: cs.resyncing, CRCs: crcs}, nil
 }
 

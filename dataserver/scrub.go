@@ -28,8 +28,10 @@ import (
 // the pass is kept in ScrubStateFile after every chunk, so a restart
 // resumes the pass. A bad block, found by the scrubber or by any reader,
 // puts its chunk in the damaged set, which heartbeats carry to the
-// registry (lis status) and metrics count. Repairing it from a good copy
-// is not done here.
+// registry (lis status) and metrics count. A damaged replica copy is
+// repaired by its primary's full-copy check, which the metaservice starts
+// (metaservice/repair.go): this copy's checksums of the bad blocks are
+// reported spoiled (damagedSet.spoil), so exactly those blocks are sent.
 
 // ScrubStateFile keeps the scrubber's place, in the dataserver's Dir.
 const ScrubStateFile = "scrub.state"
@@ -52,6 +54,20 @@ func (d *damagedSet) add(chunk uint64, block int64) {
 	}
 	if !slices.Contains(d.blocks[chunk], block) {
 		d.blocks[chunk] = append(d.blocks[chunk], block)
+	}
+}
+
+// spoil changes the checksums of chunk's bad blocks in crcs to values
+// they cannot have, so that a primary's full-copy check of this copy
+// (which compares checksums) sends those blocks again: that is how a
+// damaged replica is repaired.
+func (d *damagedSet) spoil(chunk uint64, crcs []uint32) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, b := range d.blocks[chunk] {
+		if b >= 0 && b < int64(len(crcs)) {
+			crcs[b] = ^crcs[b]
+		}
 	}
 }
 

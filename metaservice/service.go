@@ -104,6 +104,7 @@ type Service struct {
 	started time.Time
 
 	sweepLimits sweepLimits // the redundancy sweep's (sweep.go)
+	repairs     repairs     // repairs of damaged copies started (repair.go)
 
 	dataservers  Dataservers
 	ownPool      *dspool.Pool // the dataservers' pool, when the service made it
@@ -148,6 +149,7 @@ func Open(ctx context.Context, engine kv.Engine, opts Options) (*Service, error)
 	s.goLoop(bg, opts.ReclaimInterval, s.ReclaimChunks)
 	s.goLoop(bg, opts.ReclaimInterval, s.ReviewPlacement)
 	s.goLoop(bg, opts.ReclaimInterval, s.SweepRedundancy)
+	s.goLoop(bg, opts.ReclaimInterval, s.RepairDamaged)
 	return s, nil
 }
 

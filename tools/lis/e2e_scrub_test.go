@@ -19,7 +19,8 @@ import (
 // TestE2EScrubFindsFlippedBytes: bytes flipped in a replica's chunk file
 // on disk, which no reader touches, are found by that dataserver's
 // scrubber within a pass; lis status names the damaged copy and its block
-// and exits 2.
+// and exits 2; the primary then sends that block again, and the copy is
+// whole.
 func TestE2EScrubFindsFlippedBytes(t *testing.T) {
 	needE2E(t)
 	meta, sites := startSitesWithDS(t, []string{"--scrub-rate", "200MB/s"}, "perth", "london")
@@ -55,6 +56,19 @@ func TestE2EScrubFindsFlippedBytes(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, text, "DAMAGED: chunk "+d.Chunk+" on london-1 has 1 bad block(s)")
 	t.Logf("lis status:\n%s", text)
+
+	// The primary sends the bad block again: the copy is whole, and the
+	// status clean.
+	require.Eventually(t, func() bool { return len(statusAt(t, meta.addr()).Damaged) == 0 },
+		60*time.Second, 200*time.Millisecond, "the damaged copy was never repaired")
+	requireSameCopies(t, uint64(rec.ID), sites["perth"].ds, london)
+	got := make([]byte, 7)
+	f, err = os.Open(data)
+	require.NoError(t, err)
+	_, err = f.ReadAt(got, 17<<16+100)
+	require.NoError(t, err)
+	f.Close()
+	require.NotEqual(t, "flipped", string(got), "the flipped bytes are still in london's chunk file")
 }
 
 // statusAt runs lis status --json against the metaservice at addr.
