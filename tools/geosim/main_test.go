@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/lis-fs/lis/tools/testlock"
 )
 
 // lisBin is the lis binary the scenarios run, built once by TestMain.
@@ -17,6 +19,12 @@ func TestMain(m *testing.M) { os.Exit(runTests(m)) }
 
 func runTests(m *testing.M) int {
 	if os.Geteuid() == 0 {
+		release, err := testlock.Hold() // not alongside tools/lis's clusters
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer release()
 		dir, err := os.MkdirTemp("", "geosim-bin")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)

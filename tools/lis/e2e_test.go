@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/lis-fs/lis/tools/testlock"
 )
 
 // lisBin is the binary under test; empty when the e2e tests cannot run.
@@ -40,6 +42,12 @@ func runTests(m *testing.M) int {
 		skipReason = "/dev/fuse is not usable here"
 	}
 	if skipReason == "" {
+		release, err := testlock.Hold() // not alongside tools/geosim's clusters
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			return 1
+		}
+		defer release()
 		dir, err := os.MkdirTemp("", "lis-e2e-bin-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "e2e:", err)
