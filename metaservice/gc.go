@@ -60,26 +60,12 @@ func (s *Service) GarbageChunks(ctx context.Context, ds string, held []uint64, c
 
 // chunksOn returns the chunks whose records name ds as a copy.
 func (s *Service) chunksOn(ctx context.Context, ds string) (map[uint64]bool, error) {
-	shards, err := s.ListShards(ctx)
-	if err != nil {
-		return nil, err
-	}
 	out := map[uint64]bool{}
-	for _, sh := range shards {
-		start, end := kindRange(sh.ID, kChunk)
-		err := s.scanPaged(ctx, start, end, func(k, v []byte) error {
-			var c ChunkRecord
-			if err := decode(k, v, &c); err != nil {
-				return err
-			}
-			if c.Primary == ds || slices.ContainsFunc(c.Replicas, func(r Replica) bool { return r.Dataserver == ds }) {
-				out[uint64(c.ID)] = true
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("scan the chunks of shard %d: %w", sh.ID, err)
+	err := s.eachChunkRecord(ctx, func(_ Ino, _ uint32, c *ChunkRecord) error {
+		if c.Primary == ds || slices.ContainsFunc(c.Replicas, func(r Replica) bool { return r.Dataserver == ds }) {
+			out[uint64(c.ID)] = true
 		}
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }

@@ -60,40 +60,28 @@ func (s *Service) ReconcileChunks(ctx context.Context, ds string, held []uint64)
 // that have one, pastEnd the first index past the size of each file that
 // has records beyond it.
 func (s *Service) chunkRecordsByFile(ctx context.Context) (map[ChunkID]bool, map[Ino]uint32, error) {
-	shards, err := s.ListShards(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
 	named, pastEnd := map[ChunkID]bool{}, map[Ino]uint32{}
 	sizes := map[Ino]uint64{}
-	for _, sh := range shards {
-		start, end := kindRange(sh.ID, kChunk)
-		err := s.scanPaged(ctx, start, end, func(k, v []byte) error {
-			var c ChunkRecord
-			if err := decode(k, v, &c); err != nil {
+	err := s.eachChunkRecord(ctx, func(ino Ino, idx uint32, c *ChunkRecord) error {
+		size, ok := sizes[ino]
+		if !ok {
+			a, err := s.GetAttr(ctx, ino)
+			if err != nil && !IsErrno(err, syscall.ENOENT) {
 				return err
 			}
-			ino, idx := inoOfKey(k), chunkIndexOf(k)
-			size, ok := sizes[ino]
-			if !ok {
-				a, err := s.GetAttr(ctx, ino)
-				if err != nil && !IsErrno(err, syscall.ENOENT) {
-					return err
-				}
-				if a != nil {
-					size = a.Size
-				}
-				sizes[ino] = size
+			if a != nil {
+				size = a.Size
 			}
-			named[c.ID] = true
-			if from, seen := pastEnd[ino]; uint64(idx)*ChunkSize >= size && (!seen || idx < from) {
-				pastEnd[ino] = idx
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("scan the chunks of shard %d: %w", sh.ID, err)
+			sizes[ino] = size
 		}
+		named[c.ID] = true
+		if from, seen := pastEnd[ino]; uint64(idx)*ChunkSize >= size && (!seen || idx < from) {
+			pastEnd[ino] = idx
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	return named, pastEnd, nil
 }

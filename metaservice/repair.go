@@ -92,26 +92,12 @@ func (s *Service) recheckCopies(ctx context.Context, want map[uint64][]string) e
 // recordsOf finds the chunk records of the chunks in want (one scan of
 // every chunk record: damage is rare).
 func (s *Service) recordsOf(ctx context.Context, want map[uint64][]string) ([]sweptChunk, error) {
-	shards, err := s.ListShards(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var out []sweptChunk
-	for _, sh := range shards {
-		start, end := kindRange(sh.ID, kChunk)
-		err := s.scanPaged(ctx, start, end, func(k, v []byte) error {
-			rec := &ChunkRecord{}
-			if err := decode(k, v, rec); err != nil {
-				return err
-			}
-			if _, ok := want[uint64(rec.ID)]; ok && rec.Primary != "" {
-				out = append(out, sweptChunk{ino: inoOfKey(k), index: chunkIndexOf(k), rec: rec})
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("scan the chunks of shard %d: %w", sh.ID, err)
+	err := s.eachChunkRecord(ctx, func(ino Ino, index uint32, rec *ChunkRecord) error {
+		if _, ok := want[uint64(rec.ID)]; ok && rec.Primary != "" {
+			out = append(out, sweptChunk{ino: ino, index: index, rec: rec})
 		}
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }

@@ -22,17 +22,8 @@ import (
 // lost (suspect after 3 s: dataservers heartbeat every 2 s), and three
 // sites, each a dataserver and a mount.
 func healCluster(t *testing.T, dsArgs ...string) (*metaserviceProc, map[string]site, *rpc.Client) {
-	meta := startMetaservice(t, shortTempDir(t), "--suspect-after", "3s", "--down-after", "4s", "--rereplicate-after", "5s")
-	base := publicTempDir(t)
-	sites := map[string]site{}
-	for _, n := range []string{"perth", "london", "tokyo"} {
-		ds := startDataserver(t, shortTempDir(t), n+"-1", append([]string{"--site", n, "--region", "r-" + n,
-			"--meta", meta.addr()}, dsArgs...)...)
-		mnt := filepath.Join(base, n)
-		require.NoError(t, os.Mkdir(mnt, 0o755))
-		mountLis(t, "--meta", meta.addr(), "--dataserver", "unix:"+ds.unix, mnt)
-		sites[n] = site{ds: ds, mnt: mnt}
-	}
+	meta, sites := startSitesWithDS(t, []string{"--suspect-after", "3s", "--down-after", "4s", "--rereplicate-after", "5s"},
+		dsArgs, "perth", "london", "tokyo")
 	mc, err := rpc.Dial(meta.addr(), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { mc.Close() })
@@ -194,7 +185,7 @@ func holdsChunk(t *testing.T, ds *dataserverProc, chunk uint64) bool {
 // holds, block for block.
 func TestE2EJournalOverflowOutage(t *testing.T) {
 	needE2E(t)
-	meta, sites := startSitesWithDS(t, []string{"--journal-limit", fmt.Sprint(64 << 20)}, "perth", "london")
+	meta, sites := startSitesWithDS(t, nil, []string{"--journal-limit", fmt.Sprint(64 << 20)}, "perth", "london")
 	mc, err := rpc.Dial(meta.addr(), nil)
 	require.NoError(t, err)
 	defer mc.Close()
@@ -228,9 +219,10 @@ func TestE2EJournalOverflowOutage(t *testing.T) {
 	require.Positive(t, peerResyncs(t, sites["perth"].ds, "london-1"), "the peer was never dropped and resynced")
 }
 
-// startSitesWithDS is startSites with extra dataserver flags.
-func startSitesWithDS(t *testing.T, dsArgs []string, names ...string) (*metaserviceProc, map[string]site) {
-	meta := startMetaservice(t, shortTempDir(t))
+// startSitesWithDS is startSites with extra metaservice and dataserver
+// flags.
+func startSitesWithDS(t *testing.T, metaArgs, dsArgs []string, names ...string) (*metaserviceProc, map[string]site) {
+	meta := startMetaservice(t, shortTempDir(t), metaArgs...)
 	base := publicTempDir(t)
 	sites := map[string]site{}
 	for _, n := range names {

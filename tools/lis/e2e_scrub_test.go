@@ -23,7 +23,7 @@ import (
 // whole.
 func TestE2EScrubFindsFlippedBytes(t *testing.T) {
 	needE2E(t)
-	meta, sites := startSitesWithDS(t, []string{"--scrub-rate", "200MB/s"}, "perth", "london")
+	meta, sites := startSitesWithDS(t, nil, []string{"--scrub-rate", "200MB/s"}, "perth", "london")
 	mc, err := rpc.Dial(meta.addr(), nil)
 	require.NoError(t, err)
 	defer mc.Close()
