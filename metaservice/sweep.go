@@ -94,7 +94,28 @@ func (s *Service) SweepRedundancy(ctx context.Context) error {
 			break
 		}
 	}
-	return s.saveSweep(ctx, st)
+	if err := s.saveSweep(ctx, st); err != nil || !st.Done {
+		return err
+	}
+	return s.forgetLostReports(ctx, st.Lost)
+}
+
+// forgetLostReports clears what the lost dataservers last reported of
+// their chunks (lag, danger): a finished pass has failed their chunks
+// over and recorded what was lost with them (LostWrite), so lis status
+// must not go on showing those reports as data at risk.
+func (s *Service) forgetLostReports(ctx context.Context, lost []string) error {
+	return s.update(ctx, func(t *tx) error {
+		for _, id := range lost {
+			d, err := t.dataserver(id)
+			if err != nil || d == nil {
+				return err
+			}
+			d.Peers, d.Danger = nil, registry.Danger{}
+			t.mustSet(dataserverKey(id), encode(d))
+		}
+		return nil
+	})
 }
 
 // lostDataservers returns the registered dataservers silent for longer

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lis-fs/lis/metaservice/dspool"
+	"github.com/lis-fs/lis/metaservice/registry"
 )
 
 // lose lets the clock pass lost-after while only the dataservers alive
@@ -76,7 +77,14 @@ func testFailover(t *testing.T, f *fixture) {
 	_, err = f.s.CommitWrite(f.ctx, a.Ino, 4096, 0, []ChunkVersion{{Index: 0, Version: 6, Dataserver: "perth"}})
 	require.NoError(t, err)
 
+	require.NoError(t, f.s.DataserverHeartbeat(f.ctx, registry.Heartbeat{ID: "perth", Addr: "fake:perth", Site: "perth",
+		Region: "perth", Capacity: 100, Free: 50, Danger: registry.Danger{Chunks: 1, Bytes: 8192}}))
 	f.lose([]string{replica, otherThan([]string{"london", "tokyo"}, replica)}, "perth")
+	list, err := f.s.ListDataservers(f.ctx)
+	require.NoError(t, err)
+	for _, d := range list {
+		require.Zero(t, d.Danger.Bytes, "%s: a finished pass forgets what a lost dataserver reported at risk", d.ID)
+	}
 	rec, err := f.s.chunkRecord(f.ctx, a.Ino, 0)
 	require.NoError(t, err)
 	require.Equal(t, replica, rec.Primary)
