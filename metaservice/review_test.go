@@ -219,13 +219,8 @@ func testReconcileChunks(t *testing.T, f *fixture) {
 // (its dataserver away) is not deleted once a later review wants it back.
 func testReviewUnqueuesWantedCopy(t *testing.T, f *fixture) {
 	f.registerSites("perth", "london", "nyc")
-	d := f.mkdir(alice, RootIno, "d", 0755)
-	require.NoError(t, f.s.SetPolicy(f.ctx, alice, d.Ino, []byte("target_copies: 3\n")))
-	a := f.create(alice, d.Ino, "f", 0644)
-	c, err := f.s.AllocChunk(f.ctx, a.Ino, 0, "perth", time.Minute)
-	require.NoError(t, err)
-	f.ds.Wrote("fake:perth", uint64(c.ID), 2)
-	require.NoError(t, f.s.SetPolicy(f.ctx, alice, d.Ino, []byte("target_copies: 2\n")))
+	a, _ := f.chunkUnder("target_copies: 3\n", 2)
+	require.NoError(t, f.s.SetPolicy(f.ctx, alice, a.Parent, []byte("target_copies: 2\n")))
 	f.ds.Down("fake:nyc", true)
 	f.reviewAll()
 	require.Equal(t, []string{"perth", "london"}, f.copiesOf(a.Ino))
@@ -233,7 +228,7 @@ func testReviewUnqueuesWantedCopy(t *testing.T, f *fixture) {
 	require.NoError(t, err)
 	require.Len(t, dels, 1, "nyc's copy is queued for deletion while nyc is away")
 
-	require.NoError(t, f.s.SetPolicy(f.ctx, alice, d.Ino, []byte("target_copies: 3\n")))
+	require.NoError(t, f.s.SetPolicy(f.ctx, alice, a.Parent, []byte("target_copies: 3\n")))
 	f.reviewAll()
 	require.Len(t, f.copiesOf(a.Ino), 3)
 	dels, err = f.s.PendingDeletions(f.ctx, 10)

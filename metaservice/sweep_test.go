@@ -13,6 +13,21 @@ import (
 	"github.com/lis-fs/lis/metaservice/registry"
 )
 
+// chunkUnder makes directory /d under policy and a file in it whose
+// chunk 0 perth allocates, at version if not 0.
+func (f *fixture) chunkUnder(policy string, version uint64) (*Attr, *ChunkRecord) {
+	f.t.Helper()
+	d := f.mkdir(alice, RootIno, "d", 0755)
+	require.NoError(f.t, f.s.SetPolicy(f.ctx, alice, d.Ino, []byte(policy)))
+	a := f.create(alice, d.Ino, "f", 0644)
+	c, err := f.s.AllocChunk(f.ctx, a.Ino, 0, "perth", time.Minute)
+	require.NoError(f.t, err)
+	if version != 0 {
+		f.ds.Wrote("fake:perth", uint64(c.ID), version)
+	}
+	return a, c
+}
+
 // lose lets the clock pass lost-after while only the dataservers alive
 // heartbeat, and makes the others unreachable.
 func (f *fixture) lose(alive []string, lost ...string) {
@@ -41,11 +56,7 @@ func otherThan(ids []string, not ...string) string {
 // record once the new one is current.
 func testRereplication(t *testing.T, f *fixture) {
 	f.registerSites("perth", "london", "tokyo")
-	d := f.mkdir(alice, RootIno, "d", 0755)
-	require.NoError(t, f.s.SetPolicy(f.ctx, alice, d.Ino, []byte("target_copies: 2\n")))
-	a := f.create(alice, d.Ino, "f", 0644)
-	c, err := f.s.AllocChunk(f.ctx, a.Ino, 0, "perth", time.Minute)
-	require.NoError(t, err)
+	a, c := f.chunkUnder("target_copies: 2\n", 0)
 	f.ds.Wrote("fake:perth", uint64(c.ID), 4)
 	replica := otherThan(f.copiesOf(a.Ino), "perth")
 	third := otherThan([]string{"london", "tokyo"}, replica)
@@ -63,12 +74,9 @@ func testRereplication(t *testing.T, f *fixture) {
 // only the primary had is recorded lost, nothing else.
 func testFailover(t *testing.T, f *fixture) {
 	f.registerSites("perth", "london", "tokyo")
-	d := f.mkdir(alice, RootIno, "d", 0755)
-	require.NoError(t, f.s.SetPolicy(f.ctx, alice, d.Ino, []byte("target_copies: 2\n")))
-	a := f.create(alice, d.Ino, "f", 0644)
-	c, err := f.s.AllocChunk(f.ctx, a.Ino, 0, "perth", time.Minute)
-	require.NoError(t, err)
+	a, c := f.chunkUnder("target_copies: 2\n", 0)
 	id := uint64(c.ID)
+	var err error
 	f.ds.Wrote("fake:perth", id, 4) // shipped
 	replica := otherThan(f.copiesOf(a.Ino), "perth")
 	f.ds.Down("fake:"+replica, true)
