@@ -29,6 +29,7 @@ func (s *Server) heartbeat(addr string) registry.Heartbeat {
 		ReplLimit: s.cfg.ReplicationLimit, Started: s.started.UnixNano()}
 	h.Peers, h.Danger, h.ReplRate = s.census(time.Now())
 	h.Damaged, h.DamagedCount = s.e.damagedReport()
+	h.Fault = s.e.fault()
 	for _, p := range h.Peers {
 		h.Behind += p.Chunks
 	}

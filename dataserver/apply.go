@@ -21,6 +21,10 @@ func (e *engine) applyLoop(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
+			if e.j.Err() != nil {
+				e.journalFailed(ctx, err)
+				return
+			}
 			e.log.Error("journal sync failed", "err", err)
 			sleep(ctx, time.Second)
 			continue
@@ -41,6 +45,17 @@ func (e *engine) applyLoop(ctx context.Context) {
 		}
 		backoff = 10 * time.Millisecond
 	}
+}
+
+// journalFailed applies what was durable before the journal failed, then
+// waits for the end: the records after it can never become durable in
+// this journal (see faults.go).
+func (e *engine) journalFailed(ctx context.Context, err error) {
+	e.log.Error("journal failed: no more writes until the dataserver restarts", "err", err)
+	if aerr := e.applyDurable(ctx); aerr != nil {
+		e.log.Error("apply what was durable before the journal failed", "err", aerr)
+	}
+	<-ctx.Done()
 }
 
 // makeDurable gives clients ApplyDelay to sync the oldest queued mutation

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/lis-fs/lis/dataserver/chunkstore"
 	"github.com/lis-fs/lis/journal"
+	"github.com/lis-fs/lis/journal/diskfs"
 )
 
 // checkpointFile holds the LSN through which every journal record is
@@ -39,9 +39,14 @@ func (e *engine) checkpointLoop(ctx context.Context) {
 		if !due {
 			continue
 		}
-		if err := e.checkpoint(); err != nil {
+		err := e.checkpoint()
+		if err != nil {
 			e.log.Error("checkpoint failed", "err", err)
-		} else if e.afterCheckpoint != nil {
+			e.ckptErr.Store(&err)
+		} else if e.ckptErr.Swap(nil) != nil {
+			e.log.Info("checkpoints work again")
+		}
+		if err == nil && e.afterCheckpoint != nil {
 			e.afterCheckpoint()
 		}
 		last = time.Now()
@@ -78,7 +83,7 @@ func (e *engine) checkpoint() error {
 		err = e.store.Checkpoint(snaps)
 	}
 	if err == nil {
-		err = writeCheckpoint(e.cfg.Dir, upTo)
+		err = writeCheckpoint(e.fs, e.cfg.Dir, upTo)
 	}
 	if err == nil {
 		err = e.j.Release(upTo)
@@ -106,36 +111,17 @@ func (e *engine) checkpoint() error {
 
 // The checkpoint file is 8 bytes of LSN and a CRC32C of them; it is
 // replaced atomically.
-func writeCheckpoint(dir string, lsn journal.LSN) error {
+func writeCheckpoint(fsys diskfs.FS, dir string, lsn journal.LSN) error {
 	b := binary.LittleEndian.AppendUint64(nil, uint64(lsn))
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
-	final := filepath.Join(dir, checkpointFile)
-	tmp := final + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("write checkpoint: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, final)
-	}
-	if err == nil {
-		err = syncDir(dir)
-	}
-	if err != nil {
+	if err := diskfs.WriteFileAtomic(fsys, filepath.Join(dir, checkpointFile), b); err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
 	}
 	return nil
 }
 
-func readCheckpoint(dir string) (journal.LSN, error) {
-	b, err := os.ReadFile(filepath.Join(dir, checkpointFile))
+func readCheckpoint(fsys diskfs.FS, dir string) (journal.LSN, error) {
+	b, err := diskfs.ReadFile(fsys, filepath.Join(dir, checkpointFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}
@@ -146,13 +132,4 @@ func readCheckpoint(dir string) (journal.LSN, error) {
 		return 0, fmt.Errorf("read checkpoint: %s is corrupt", filepath.Join(dir, checkpointFile))
 	}
 	return journal.LSN(binary.LittleEndian.Uint64(b)), nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -7,11 +7,13 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/lis-fs/lis/dataserver/chunkstore"
+	"github.com/lis-fs/lis/journal/diskfs"
 	"github.com/lis-fs/lis/metaservice/clustertls"
 	"github.com/lis-fs/lis/metaservice/policy"
 	"github.com/lis-fs/lis/metaservice/registry"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config configures a Server. Dir is required; everything else has a
@@ -82,6 +84,10 @@ type Config struct {
 	// are closed and reopened on demand. Default min(4096,
 	// RLIMIT_NOFILE/4), at least 16.
 	MaxOpenChunks int
+	// FS is the file system the journal, the chunk store and the
+	// checkpoint are kept through; nil is the real disk. Tests pass a
+	// diskfs.Faulty to fail an fsync, a read or a write.
+	FS diskfs.FS
 
 	// Capacity is a quota on the bytes this dataserver stores (chunk sizes
 	// plus journal); writes past it fail with ENOSPC; 0 means no quota

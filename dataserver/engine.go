@@ -12,6 +12,7 @@ import (
 
 	"github.com/lis-fs/lis/dataserver/chunkstore"
 	"github.com/lis-fs/lis/journal"
+	"github.com/lis-fs/lis/journal/diskfs"
 )
 
 // engine is the dataserver's storage core, independent of RPC: chunk
@@ -27,6 +28,7 @@ import (
 type engine struct {
 	cfg   *Config
 	log   *slog.Logger
+	fs    diskfs.FS // the journal's, chunk store's and checkpoint's
 	store *chunkstore.Store
 	space *diskSpace
 	j     *journal.Log
@@ -61,6 +63,7 @@ type engine struct {
 
 	logical  atomic.Int64 // sum of chunk sizes (for Capacity)
 	applyErr atomic.Pointer[error]
+	ckptErr  atomic.Pointer[error] // the last checkpoint's failure, nil once one succeeds
 	corrupt  atomic.Uint64
 	appends  atomic.Uint64 // direct appends so far
 
@@ -81,10 +84,10 @@ type engine struct {
 // journal from the last checkpoint. Background loops start with start.
 // overLimit receives the journal's OverLimit calls.
 func openEngine(cfg *Config, m *metrics, overLimit func(string, int64)) (*engine, error) {
-	e := &engine{cfg: cfg, log: cfg.Logger, m: m, chunks: map[uint64]*chunkState{}, q: newApplyQueue(cfg.PendingLimit),
+	e := &engine{cfg: cfg, log: cfg.Logger, fs: diskfs.Or(cfg.FS), m: m, chunks: map[uint64]*chunkState{}, q: newApplyQueue(cfg.PendingLimit),
 		appending: map[*chunkState]struct{}{}, appendKick: make(chan struct{}, 1), deletedAt: map[uint64]journal.LSN{}}
 	store, err := chunkstore.Open(filepath.Join(cfg.Dir, "chunks"), chunkstore.Options{
-		OnCorrupt: e.reportCorrupt, MaxOpenFiles: cfg.MaxOpenChunks,
+		OnCorrupt: e.reportCorrupt, MaxOpenFiles: cfg.MaxOpenChunks, FS: cfg.FS,
 	})
 	if err != nil {
 		return nil, err
@@ -99,6 +102,7 @@ func openEngine(cfg *Config, m *metrics, overLimit func(string, int64)) (*engine
 	}
 	e.j, err = journal.Open(journal.Options{
 		Dir:          filepath.Join(cfg.Dir, "journal"),
+		FS:           cfg.FS,
 		SegmentSize:  cfg.JournalSegmentSize,
 		SizeLimit:    limit,
 		OverLimit:    overLimit,

@@ -14,7 +14,7 @@ import (
 // mutation that survived in the journal (which includes every mutation a
 // Sync acknowledged). Then it checkpoints, so the replay is not redone.
 func (e *engine) recover() error {
-	ckpt, err := readCheckpoint(e.cfg.Dir)
+	ckpt, err := readCheckpoint(e.fs, e.cfg.Dir)
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,7 @@
 package journal
 
 import (
-	"errors"
 	"fmt"
-	"io"
-	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -66,7 +63,7 @@ func (l *Log) appendLocked(datas [][]byte, crcs []uint32, hdrs []byte, iovs [][]
 		encodeHeader(h, len(d), first+LSN(i), l.durable, crcs[i])
 		iovs = append(iovs, h, d)
 	}
-	if err := pwriteFull(seg.f, iovs, seg.size); err != nil {
+	if _, err := seg.f.WritevAt(iovs, seg.size); err != nil {
 		// Take back whatever part of the batch reached the file, so the
 		// next append starts on a record boundary.
 		if terr := seg.f.Truncate(seg.size); terr != nil {
@@ -94,7 +91,7 @@ func (l *Log) appendLocked(datas [][]byte, crcs []uint32, hdrs []byte, iovs [][]
 // segment's file stays open until the next sync has made it durable.
 func (l *Log) rollLocked() error {
 	old := l.segs[len(l.segs)-1]
-	seg, err := createSegment(l.dir, l.last+1, l.opts.SegmentSize)
+	seg, err := createSegment(l.disk, l.last+1, l.opts.SegmentSize)
 	if err != nil {
 		return err
 	}
@@ -103,38 +100,5 @@ func (l *Log) rollLocked() error {
 	l.segs = append(l.segs, seg)
 	l.dirDirty = true
 	l.size += seg.size
-	return nil
-}
-
-// pwriteFull writes iovs at off, looping over short writes and IOV_MAX.
-func pwriteFull(f *os.File, iovs [][]byte, off int64) error {
-	const iovMax = 1024
-	fd := int(f.Fd())
-	for len(iovs) > 0 {
-		batch := iovs[:min(len(iovs), iovMax)]
-		n, err := unix.Pwritev(fd, batch, off)
-		if err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return err
-		}
-		if n == 0 {
-			return io.ErrShortWrite
-		}
-		off += int64(n)
-		for n > 0 {
-			if n >= len(iovs[0]) {
-				n -= len(iovs[0])
-				iovs = iovs[1:]
-				continue
-			}
-			iovs[0] = iovs[0][n:]
-			n = 0
-		}
-		for len(iovs) > 0 && len(iovs[0]) == 0 {
-			iovs = iovs[1:]
-		}
-	}
 	return nil
 }

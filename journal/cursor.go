@@ -61,7 +61,7 @@ func (l *Log) Consumer(name string) (*Cursor, error) {
 	l.cursors[name] = c
 	st := l.stateLocked()
 	l.mu.Unlock()
-	if err := saveState(l.dir, st); err != nil {
+	if err := saveState(l.disk, st); err != nil {
 		l.mu.Lock()
 		delete(l.cursors, name)
 		l.mu.Unlock()

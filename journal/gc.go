@@ -2,7 +2,6 @@ package journal
 
 import (
 	"fmt"
-	"os"
 )
 
 // Segment deletion. A sealed segment is deleted when all its records are at
@@ -79,7 +78,7 @@ func (l *Log) collect() error {
 	st := l.stateLocked()
 	l.dirty = false
 	l.mu.Unlock()
-	if err := saveState(l.dir, st); err != nil {
+	if err := saveState(l.disk, st); err != nil {
 		l.markDirty()
 		return err
 	}
@@ -99,10 +98,10 @@ func (l *Log) collect() error {
 	}
 	l.mu.Unlock()
 	for _, s := range victims {
-		if err := os.Remove(s.path); err != nil {
+		if err := l.disk.fs.Remove(s.path); err != nil {
 			return fmt.Errorf("journal: delete segment: %w", err)
 		}
-		if err := syncDir(l.dir); err != nil {
+		if err := l.disk.sync(); err != nil {
 			return fmt.Errorf("journal: delete segment %s: %w", s.name(), err)
 		}
 	}
@@ -137,7 +136,7 @@ func (l *Log) saveState() error {
 	st := l.stateLocked()
 	l.dirty = false
 	l.mu.Unlock()
-	if err := saveState(l.dir, st); err != nil {
+	if err := saveState(l.disk, st); err != nil {
 		l.markDirty()
 		return err
 	}

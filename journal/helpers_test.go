@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/lis-fs/lis/journal/diskfs"
 )
 
 // testOptions returns options for dir with background sync disabled, so
@@ -41,7 +43,7 @@ func crash(t testing.TB, l *Log) {
 	<-l.done
 	l.mu.Lock()
 	l.closed = true
-	files := []*os.File{l.segs[len(l.segs)-1].f}
+	files := []diskfs.File{l.segs[len(l.segs)-1].f}
 	for _, s := range l.unsynced {
 		files = append(files, s.f)
 	}
@@ -102,7 +104,7 @@ func requirePayloads(t testing.TB, recs []Record, first LSN, n int) {
 // segmentFiles returns the segment file paths of dir in LSN order.
 func segmentFiles(t testing.TB, dir string) []string {
 	t.Helper()
-	firsts, err := listSegments(dir)
+	firsts, err := listSegments(logDir{fs: diskfs.OS, path: dir})
 	require.NoError(t, err)
 	paths := make([]string, len(firsts))
 	for i, f := range firsts {

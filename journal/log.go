@@ -3,14 +3,14 @@ package journal
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/lis-fs/lis/journal/diskfs"
 )
 
 // LSN is a record's log sequence number: 1 for the first record ever
@@ -55,6 +55,10 @@ type Options struct {
 	// is what holds it).
 	OverLimit func(consumer string, size int64)
 
+	// FS is the file system the log is kept through; nil is the real
+	// disk (tests pass a diskfs.Faulty).
+	FS diskfs.FS
+
 	// SyncInterval is the period of the background sync of un-synced
 	// appends; default 1s; < 0 disables it.
 	SyncInterval time.Duration
@@ -74,7 +78,8 @@ type Options struct {
 type Log struct {
 	opts     Options
 	dir      string
-	lock     *os.File // flock'ed for the life of the Log
+	disk     logDir
+	lock     io.Closer // held for the life of the Log
 	recovery Recovery
 	log      *slog.Logger
 
@@ -134,15 +139,16 @@ func Open(opts Options) (*Log, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+	disk := logDir{fs: diskfs.Or(opts.FS), path: opts.Dir}
+	if err := disk.fs.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	lock, err := lockDir(opts.Dir)
+	lock, err := disk.fs.Lock(disk.join(lockFile))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("journal: %s: %w", opts.Dir, err)
 	}
 	l := &Log{
-		opts: opts, dir: opts.Dir, lock: lock, log: opts.Logger,
+		opts: opts, dir: opts.Dir, disk: disk, lock: lock, log: opts.Logger,
 		changed: make(chan struct{}), cursors: map[string]*Cursor{}, notified: map[string]bool{},
 		syncKick: make(chan struct{}, 1), gcKick: make(chan struct{}, 1), wbKick: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{}),
@@ -163,25 +169,13 @@ func Open(opts Options) (*Log, error) {
 	return l, nil
 }
 
-func lockDir(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("journal: %s is in use by another process: %w", dir, err)
-	}
-	return f, nil
-}
-
 // load recovers segments and state and opens the active segment.
 func (l *Log) load() error {
-	st, err := loadState(l.dir)
+	st, err := loadState(l.disk)
 	if err != nil {
 		return err
 	}
-	segs, rec, err := recoverSegments(l.dir, st.Durable)
+	segs, rec, err := recoverSegments(l.disk, st.Durable)
 	if err != nil {
 		return err
 	}
@@ -189,20 +183,20 @@ func (l *Log) load() error {
 		if st.Durable > 0 || st.Released > 0 {
 			return fmt.Errorf("journal: %s has no segments but its state records LSN %d", l.dir, max(st.Durable, st.Released))
 		}
-		seg, err := createSegment(l.dir, 1, l.opts.SegmentSize)
+		seg, err := createSegment(l.disk, 1, l.opts.SegmentSize)
 		if err != nil {
 			return err
 		}
 		seg.f.Close()
 		seg.f = nil
 		seg.sealed = true
-		if err := syncDir(l.dir); err != nil {
+		if err := l.disk.sync(); err != nil {
 			return fmt.Errorf("journal: %w", err)
 		}
 		segs = append(segs, seg)
 	}
 	active := segs[len(segs)-1]
-	if active.f, err = os.OpenFile(active.path, os.O_RDWR, 0); err != nil {
+	if active.f, err = l.disk.fs.OpenFile(active.path, os.O_RDWR, 0); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
 	active.sealed = false
@@ -250,6 +244,15 @@ func (l *Log) adoptState(st persistedState) {
 
 // Recovered reports what Open found and repaired.
 func (l *Log) Recovered() Recovery { return l.recovery }
+
+// Err returns the log's sticky error, or nil: after a failed fdatasync
+// every append and sync fails with it, since what the page cache held may
+// be gone; only reopening the log (recovery trusts the disk) clears it.
+func (l *Log) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
 
 // Dir returns the directory of the log.
 func (l *Log) Dir() string { return l.dir }
@@ -361,7 +364,7 @@ func (l *Log) Close() error {
 	l.gcMu.Lock() // no state write or deletion may run once the dir lock goes
 	l.mu.Lock()
 	l.closed = true
-	files := []*os.File{l.segs[len(l.segs)-1].f}
+	files := []diskfs.File{l.segs[len(l.segs)-1].f}
 	for _, s := range l.unsynced {
 		files = append(files, s.f)
 	}

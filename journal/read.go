@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"sort"
+
+	"github.com/lis-fs/lis/journal/diskfs"
 )
 
 // errNotStored: the LSN asked for is not (or no longer) in any segment.
@@ -25,7 +27,7 @@ const readBufferSize = 256 << 10
 type iter struct {
 	l    *Log
 	seg  *segment // segment being read; nil before the first seek
-	f    *os.File
+	f    diskfs.File
 	span spanReader
 	br   *bufio.Reader
 	off  int64   // offset in seg of the record LSN next
@@ -40,7 +42,7 @@ type iter struct {
 
 // spanReader reads f from off up to end, without moving any file offset.
 type spanReader struct {
-	f        *os.File
+	f        io.ReaderAt
 	off, end int64
 }
 
@@ -100,7 +102,7 @@ func (it *iter) seek(lsn LSN) error {
 		return fmt.Errorf("journal: seek LSN %d: %w", lsn, errNotStored)
 	}
 	if seg != it.seg {
-		f, err := os.Open(seg.path)
+		f, err := l.disk.fs.OpenFile(seg.path, os.O_RDONLY, 0)
 		if err != nil {
 			return fmt.Errorf("journal: seek LSN %d: %w", lsn, err)
 		}

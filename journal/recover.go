@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"golang.org/x/sys/unix"
+	"github.com/lis-fs/lis/journal/diskfs"
 )
 
 // Recovery describes what Open found on disk and what it repaired.
@@ -60,7 +60,7 @@ type damage struct {
 // It returns the segments (all sealed, no open files; the caller opens the
 // last one for appending). Every kept file has been fdatasync'd, so records
 // the crashed process had only written to the page cache are now durable.
-func recoverSegments(dir string, known LSN) ([]*segment, Recovery, error) {
+func recoverSegments(dir logDir, known LSN) ([]*segment, Recovery, error) {
 	var rec Recovery
 	firsts, err := listSegments(dir)
 	if err != nil {
@@ -98,9 +98,9 @@ func recoverSegments(dir string, known LSN) ([]*segment, Recovery, error) {
 // scanSegment reads and verifies one segment file. Damage is returned as a
 // *damage (with the segment's valid prefix described by the segment);
 // I/O errors and inconsistencies truncation cannot explain are errors.
-func scanSegment(dir string, first LSN) (*segment, *damage, error) {
-	path := filepath.Join(dir, segmentName(first))
-	f, err := os.Open(path)
+func scanSegment(dir logDir, first LSN) (*segment, *damage, error) {
+	path := dir.join(segmentName(first))
+	f, err := dir.fs.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("journal: open %s: %w", path, err)
 	}
@@ -115,16 +115,16 @@ func scanSegment(dir string, first LSN) (*segment, *damage, error) {
 		return nil, nil, fmt.Errorf("journal: scan %s: %w", path, err)
 	}
 	// Durable now, before anything is derived from it (see recoverSegments).
-	if err := unix.Fdatasync(int(f.Fd())); err != nil {
-		return nil, nil, fmt.Errorf("journal: fdatasync %s: %w", path, err)
+	if err := f.SyncData(); err != nil {
+		return nil, nil, fmt.Errorf("journal: %w", err)
 	}
 	return seg, d, nil
 }
 
 // scanRecords walks the header and records of f (fileSize bytes), extending
 // seg over every valid record.
-func scanRecords(f *os.File, fileSize int64, seg *segment) (*damage, error) {
-	br := bufio.NewReaderSize(f, 1<<20)
+func scanRecords(f io.ReaderAt, fileSize int64, seg *segment) (*damage, error) {
+	br := bufio.NewReaderSize(io.NewSectionReader(f, 0, fileSize), 1<<20)
 	hb := make([]byte, segHeaderSize)
 	n, err := io.ReadFull(br, hb)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
@@ -165,7 +165,7 @@ func scanRecords(f *os.File, fileSize int64, seg *segment) (*damage, error) {
 // repairTail decides whether damage is a torn tail (cut it off) or lost
 // acknowledged data (a *CorruptError), and cuts. segs ends with the damaged
 // segment; firsts lists every segment file.
-func repairTail(dir string, segs []*segment, firsts []LSN, d *damage, known LSN, rec *Recovery) error {
+func repairTail(dir logDir, segs []*segment, firsts []LSN, d *damage, known LSN, rec *Recovery) error {
 	seg := segs[len(segs)-1]
 	cerr := &CorruptError{Segment: seg.name(), Offset: d.off, LSN: d.lsn, Reason: d.reason}
 	if known >= d.lsn {
@@ -189,18 +189,18 @@ func repairTail(dir string, segs []*segment, firsts []LSN, d *damage, known LSN,
 // shows that LSN d.lsn had been made durable. It scans byte by byte, since
 // the damage may have destroyed the framing, one file in memory at a time.
 // It returns a description of the proof, or "".
-func findSyncedAfter(dir string, seg *segment, d *damage, later []LSN) (string, error) {
+func findSyncedAfter(dir logDir, seg *segment, d *damage, later []LSN) (string, error) {
 	type region struct {
 		path string
 		from int64
 	}
 	regions := []region{{seg.path, d.off + 1}}
 	for _, first := range later {
-		regions = append(regions, region{filepath.Join(dir, segmentName(first)), 0})
+		regions = append(regions, region{dir.join(segmentName(first)), 0})
 	}
 	var total int64
 	for _, r := range regions {
-		fi, err := os.Stat(r.path)
+		fi, err := dir.fs.Stat(r.path)
 		if err != nil {
 			return "", fmt.Errorf("journal: %w", err)
 		}
@@ -209,7 +209,7 @@ func findSyncedAfter(dir string, seg *segment, d *damage, later []LSN) (string, 
 	// No record past the damage can have an LSN beyond this.
 	maxLSN := d.lsn + LSN(total/recordHeaderSize) + 1
 	for _, r := range regions {
-		b, err := os.ReadFile(r.path)
+		b, err := diskfs.ReadFile(dir.fs, r.path)
 		if err != nil {
 			return "", fmt.Errorf("journal: read %s: %w", r.path, err)
 		}
@@ -243,8 +243,8 @@ func findProof(b []byte, lsn, maxLSN LSN) (int, recordHeader, bool) {
 
 // cutTail truncates the damaged segment to its valid prefix (rewriting its
 // header if that was the damage) and deletes every later segment file.
-func cutTail(dir string, seg *segment, d *damage, later []LSN, rec *Recovery) error {
-	f, err := os.OpenFile(seg.path, os.O_RDWR, 0)
+func cutTail(dir logDir, seg *segment, d *damage, later []LSN, rec *Recovery) error {
+	f, err := dir.fs.OpenFile(seg.path, os.O_RDWR, 0)
 	if err != nil {
 		return fmt.Errorf("journal: open %s: %w", seg.path, err)
 	}
@@ -266,22 +266,22 @@ func cutTail(dir string, seg *segment, d *damage, later []LSN, rec *Recovery) er
 		}
 		seg.size, seg.last, seg.index = segHeaderSize, seg.first-1, nil
 	}
-	if err := unix.Fdatasync(int(f.Fd())); err != nil {
-		return fmt.Errorf("journal: fdatasync %s: %w", seg.path, err)
+	if err := f.SyncData(); err != nil {
+		return fmt.Errorf("journal: %w", err)
 	}
 	rec.TruncatedSegment, rec.TruncatedAt, rec.Reason = seg.name(), d.off, d.reason
 	rec.DiscardedBytes = fi.Size() - d.off
 	for _, first := range later {
-		p := filepath.Join(dir, segmentName(first))
-		if fi, err := os.Stat(p); err == nil {
+		p := dir.join(segmentName(first))
+		if fi, err := dir.fs.Stat(p); err == nil {
 			rec.DiscardedBytes += fi.Size()
 		}
-		if err := os.Remove(p); err != nil {
+		if err := dir.fs.Remove(p); err != nil {
 			return fmt.Errorf("journal: remove %s: %w", p, err)
 		}
 		rec.RemovedSegments = append(rec.RemovedSegments, segmentName(first))
 	}
-	if err := syncDir(dir); err != nil {
+	if err := dir.sync(); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
 	return nil

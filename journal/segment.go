@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lis-fs/lis/journal/diskfs"
 )
 
 // Segment file layout: a 32-byte header, then records back to back.
@@ -50,7 +52,7 @@ type segment struct {
 	size   int64
 	path   string
 	index  []indexEntry
-	f      *os.File
+	f      diskfs.File
 	sealed bool
 	gone   bool // removed from the log; the file is (being) deleted
 }
@@ -79,10 +81,10 @@ func parseSegmentName(name string) (LSN, bool) {
 }
 
 // listSegments returns the first LSNs of the segment files in dir, sorted.
-func listSegments(dir string) ([]LSN, error) {
-	ents, err := os.ReadDir(dir)
+func listSegments(dir logDir) ([]LSN, error) {
+	ents, err := dir.fs.ReadDir(dir.path)
 	if err != nil {
-		return nil, fmt.Errorf("journal: list %s: %w", dir, err)
+		return nil, fmt.Errorf("journal: list %s: %w", dir.path, err)
 	}
 	var firsts []LSN
 	for _, e := range ents {
@@ -128,21 +130,21 @@ func decodeSegHeader(b []byte) (LSN, error) {
 // createSegment creates the file for a new, empty segment whose first record
 // will be first, and reserves room for sizeHint bytes. The file is not
 // synced; neither is the directory entry (the caller's next sync does both).
-func createSegment(dir string, first LSN, sizeHint int64) (*segment, error) {
-	path := filepath.Join(dir, segmentName(first))
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+func createSegment(dir logDir, first LSN, sizeHint int64) (*segment, error) {
+	path := dir.join(segmentName(first))
+	f, err := dir.fs.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("journal: create segment: %w", err)
 	}
 	if _, err := f.WriteAt(encodeSegHeader(first), 0); err != nil {
 		f.Close()
-		os.Remove(path)
+		dir.fs.Remove(path)
 		return nil, fmt.Errorf("journal: write header of %s: %w", path, err)
 	}
 	s := &segment{first: first, last: first - 1, size: segHeaderSize, path: path, f: f}
 	if err := s.reserve(sizeHint); err != nil {
 		f.Close()
-		os.Remove(path)
+		dir.fs.Remove(path)
 		return nil, err
 	}
 	return s, nil
@@ -157,7 +159,7 @@ func (s *segment) reserve(n int64) error {
 	if n <= s.size {
 		return nil
 	}
-	err := unix.Fallocate(int(s.f.Fd()), unix.FALLOC_FL_KEEP_SIZE, 0, n)
+	err := s.f.Allocate(0, n)
 	if err == nil || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSPC) {
 		return nil
 	}

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 
-	"golang.org/x/sys/unix"
+	"github.com/lis-fs/lis/journal/diskfs"
 )
 
 const (
@@ -36,9 +34,9 @@ type persistedState struct {
 	Consumers map[string]LSN `json:"consumers"`
 }
 
-func loadState(dir string) (persistedState, error) {
+func loadState(dir logDir) (persistedState, error) {
 	st := persistedState{Version: stateVersion, Consumers: map[string]LSN{}}
-	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	b, err := diskfs.ReadFile(dir.fs, dir.join(stateFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return st, nil
 	}
@@ -46,7 +44,7 @@ func loadState(dir string) (persistedState, error) {
 		return st, fmt.Errorf("journal: read state: %w", err)
 	}
 	if err := json.Unmarshal(b, &st); err != nil {
-		return st, fmt.Errorf("journal: parse %s: %w", filepath.Join(dir, stateFile), err)
+		return st, fmt.Errorf("journal: parse %s: %w", dir.join(stateFile), err)
 	}
 	if st.Version != stateVersion {
 		return st, fmt.Errorf("journal: %s: unsupported version %d", stateFile, st.Version)
@@ -57,47 +55,14 @@ func loadState(dir string) (persistedState, error) {
 	return st, nil
 }
 
-// saveState atomically and durably replaces the state file: write a
-// temporary file, fdatasync it, rename it over the old one, fsync the
-// directory.
-func saveState(dir string, st persistedState) error {
+// saveState atomically and durably replaces the state file.
+func saveState(dir logDir, st persistedState) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("journal: encode state: %w", err)
 	}
-	tmp := filepath.Join(dir, stateFile+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
+	if err := diskfs.WriteFileAtomic(dir.fs, dir.join(stateFile), b); err != nil {
 		return fmt.Errorf("journal: save state: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = unix.Fdatasync(int(f.Fd()))
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, stateFile))
-	}
-	if err == nil {
-		err = syncDir(dir)
-	}
-	if err != nil {
-		return fmt.Errorf("journal: save state: %w", err)
-	}
-	return nil
-}
-
-// syncDir makes creations, renames and removals in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := unix.Fsync(int(d.Fd())); err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
 	}
 	return nil
 }

@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/lis-fs/lis/journal/diskfs"
 )
 
 // Group commit. There is no dedicated sync goroutine on the write path:
@@ -22,10 +21,10 @@ import (
 // the directory (for new segment entries) and the active segment, so a
 // durable record never depends on an unsynced earlier one.
 type syncJob struct {
-	target LSN        // durable through this once the job succeeds
-	sealed []*segment // sealed segments to fdatasync, then close
-	active *os.File   // the active segment
-	dir    string     // directory to fsync, "" if no segment was created
+	target LSN         // durable through this once the job succeeds
+	sealed []*segment  // sealed segments to fdatasync, then close
+	active diskfs.File // the active segment
+	dir    logDir      // directory to fsync; path "" if no segment was created
 }
 
 // Sync returns when every record up to upTo is durable. A call whose upTo
@@ -88,7 +87,7 @@ func (l *Log) syncAll() error {
 func (l *Log) beginSyncLocked() *syncJob {
 	job := &syncJob{target: l.last, sealed: l.unsynced, active: l.segs[len(l.segs)-1].f}
 	if l.dirDirty {
-		job.dir = l.dir
+		job.dir = l.disk
 	}
 	l.unsynced, l.dirDirty, l.syncing = nil, false, true
 	return job
@@ -96,24 +95,24 @@ func (l *Log) beginSyncLocked() *syncJob {
 
 func (j *syncJob) run() error {
 	for _, s := range j.sealed {
-		if err := unix.Fdatasync(int(s.f.Fd())); err != nil {
-			return fmt.Errorf("fdatasync %s: %w", s.name(), err)
+		if err := s.f.SyncData(); err != nil {
+			return err // names the call and the file
 		}
 	}
-	if j.dir != "" {
-		if err := syncDir(j.dir); err != nil {
+	if j.dir.path != "" {
+		if err := j.dir.sync(); err != nil {
 			return err
 		}
 	}
-	if err := unix.Fdatasync(int(j.active.Fd())); err != nil {
-		return fmt.Errorf("fdatasync %s: %w", j.active.Name(), err)
+	if err := j.active.SyncData(); err != nil {
+		return err
 	}
 	return nil
 }
 
 // finishSync publishes a leader's result and wakes every waiter.
 func (l *Log) finishSync(job *syncJob, err error) {
-	var done []*os.File
+	var done []diskfs.File
 	l.mu.Lock()
 	l.syncing = false
 	if err != nil {
@@ -121,7 +120,7 @@ func (l *Log) finishSync(job *syncJob, err error) {
 			l.err = fmt.Errorf("journal: %w", err)
 		}
 		l.unsynced = append(job.sealed, l.unsynced...)
-		l.dirDirty = l.dirDirty || job.dir != ""
+		l.dirDirty = l.dirDirty || job.dir.path != ""
 	} else {
 		l.durable = max(l.durable, job.target)
 		l.rounds++

@@ -1,9 +1,5 @@
 package journal
 
-import (
-	"golang.org/x/sys/unix"
-)
-
 // Writeback. An append only reaches the page cache; the disk sees it when
 // a Sync asks or when the kernel's flusher gets to it, which for a burst
 // well under the dirty limits is never. A writer that streams a few
@@ -42,14 +38,5 @@ func (l *Log) writeback() {
 	from, to, f := l.wbOff, seg.size, seg.f
 	l.wbOff = to
 	l.mu.Unlock()
-	// Control keeps the descriptor open for the call even if a concurrent
-	// sync closes the file after sealing it.
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return
-	}
-	rc.Control(func(fd uintptr) {
-		// Errors are left to the fdatasync that follows: this is advice.
-		_ = unix.SyncFileRange(int(fd), from, to-from, unix.SYNC_FILE_RANGE_WRITE)
-	})
+	f.StartWriteback(from, to-from) // errors are left to the fdatasync that follows
 }

@@ -14,8 +14,8 @@ import (
 // copy again (its replica list is given to it without the copy, then with
 // it: a copy added to a primary's list gets a full-copy check), and the
 // replica reports the bad blocks' checksums spoiled, so that the check
-// sends exactly those blocks. A damaged primary copy is only reported
-// (lis status): it is repaired when its lease moves.
+// sends exactly those blocks. A damaged primary copy is first moved off
+// (repair_primary.go), after which it is a replica copy like the others.
 
 // repairRetry is how long a started repair is given before it is tried
 // again.
@@ -39,12 +39,17 @@ func (r *repairs) due(chunk uint64, ds string, now time.Time) bool {
 	if r.started == nil {
 		r.started = map[string]time.Time{}
 	}
+	for old, t := range r.started { // only recent starts matter
+		if now.Sub(t) >= repairRetry {
+			delete(r.started, old)
+		}
+	}
 	r.started[k] = now
 	return true
 }
 
-// RepairDamaged starts the repair of the damaged replica copies the
-// dataservers report (see above).
+// RepairDamaged starts the repair of the damaged copies the dataservers
+// report (see above).
 func (s *Service) RepairDamaged(ctx context.Context) error {
 	list, err := s.listDataservers(ctx)
 	if err != nil {
@@ -53,8 +58,13 @@ func (s *Service) RepairDamaged(ctx context.Context) error {
 	want := map[uint64][]string{} // chunk → dataservers with a damaged replica copy
 	for _, d := range list {
 		for _, dc := range d.Damaged {
-			if dc.Ino == 0 && s.repairs.due(dc.Chunk, d.ID, time.Unix(0, s.now())) {
+			if !s.repairs.due(dc.Chunk, d.ID, time.Unix(0, s.now())) {
+				continue
+			}
+			if dc.Ino == 0 {
 				want[dc.Chunk] = append(want[dc.Chunk], d.ID)
+			} else if err := s.repairPrimaryCopy(ctx, Ino(dc.Ino), dc.Index, dc.Chunk, d.ID); err != nil {
+				s.log.Warn("repair a damaged primary copy", "chunk", fmt.Sprintf("%x", dc.Chunk), "primary", d.ID, "err", err)
 			}
 		}
 	}

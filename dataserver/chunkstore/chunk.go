@@ -4,11 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"syscall"
 
-	"golang.org/x/sys/unix"
+	"github.com/lis-fs/lis/journal/diskfs"
 )
 
 // Chunk is one chunk's data file and its in-memory metadata and block
@@ -39,14 +38,14 @@ type Chunk struct {
 	// The data file's state, guarded by store.fds.mu (see fdCache); f
 	// and trimmed are also used outside the lock by the goroutine that
 	// set busy, and f by those that pinned it.
-	f        *os.File // nil when not open
-	pins     int      // users of f right now; f is not closed while > 0
-	busy     bool     // f is being opened or closed outside the lock
-	unsynced bool     // f was written since its last fdatasync
-	trimmed  bool     // the data file was cut to the sidecar's size
-	newFile  bool     // the data file was created and its directory not synced since
-	keep     int64    // ... or to this size, when larger (KeepTail)
-	closed   bool     // Close was called: the file is never reopened
+	f        diskfs.File // nil when not open
+	pins     int         // users of f right now; f is not closed while > 0
+	busy     bool        // f is being opened or closed outside the lock
+	unsynced bool        // f was written since its last fdatasync
+	trimmed  bool        // the data file was cut to the sidecar's size
+	newFile  bool        // the data file was created and its directory not synced since
+	keep     int64       // ... or to this size, when larger (KeepTail)
+	closed   bool        // Close was called: the file is never reopened
 	// syncErr is the first failed fdatasync (or close after one). Once a
 	// writeback error has been reported the kernel does not report it
 	// again, so it is sticky: SyncData keeps returning it and no
@@ -169,7 +168,7 @@ func (c *Chunk) ReadAt(p []byte, off int64) error {
 // readFull reads len(p) bytes at off; bytes past the end of the data file
 // read as zeros (the file may be shorter than the chunk when its tail is a
 // hole).
-func (c *Chunk) readFull(f *os.File, p []byte, off int64) error {
+func (c *Chunk) readFull(f diskfs.File, p []byte, off int64) error {
 	n, err := f.ReadAt(p, off)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("chunk %x: read: %w", c.id, err)
@@ -350,7 +349,7 @@ func (c *Chunk) growTo(n int64) {
 }
 
 // rehashBlock recomputes block b's checksum from the data file.
-func (c *Chunk) rehashBlock(f *os.File, b int64) error {
+func (c *Chunk) rehashBlock(f diskfs.File, b int64) error {
 	lo, hi := b*BlockSize, min((b+1)*BlockSize, c.meta.Size)
 	bp := blockPool.Get().(*[]byte)
 	defer blockPool.Put(bp)
@@ -405,7 +404,7 @@ func (c *Chunk) Allocate(off, n int64) error {
 	if err != nil {
 		return err
 	}
-	err = unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, off, n)
+	err = f.Allocate(off, n)
 	c.release(false)
 	switch {
 	case err == nil:

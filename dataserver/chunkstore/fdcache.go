@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lis-fs/lis/journal/diskfs"
 )
 
 // fdCache bounds the data files a Store keeps open. A Chunk's metadata and
@@ -76,7 +78,7 @@ func (s *Store) FileStats() FileStats {
 
 // acquire returns c's data file, opening it if needed, pinned until the
 // matching release.
-func (c *Chunk) acquire() (*os.File, error) {
+func (c *Chunk) acquire() (diskfs.File, error) {
 	fc := c.store.fds
 	fc.mu.Lock()
 	for c.busy {
@@ -116,12 +118,12 @@ func (c *Chunk) acquire() (*os.File, error) {
 // openData opens the data file; the first open of a Chunk also cuts the
 // file back to the sidecar's size (see the package doc). Called by the
 // goroutine that made c busy.
-func (c *Chunk) openData() (*os.File, error) {
-	f, err := os.OpenFile(c.store.dataPath(c.id), os.O_RDWR, 0)
+func (c *Chunk) openData() (diskfs.File, error) {
+	f, err := c.store.fs.OpenFile(c.store.dataPath(c.id), os.O_RDWR, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		// A new data file: its directory entry is synced with its data
 		// (syncData), so a synced write cannot lose the whole file.
-		f, err = os.OpenFile(c.store.dataPath(c.id), os.O_RDWR|os.O_CREATE, 0o644)
+		f, err = c.store.fs.OpenFile(c.store.dataPath(c.id), os.O_RDWR|os.O_CREATE, 0o644)
 		if err == nil {
 			c.store.fds.mu.Lock()
 			c.newFile = true
@@ -146,7 +148,7 @@ func (c *Chunk) openData() (*os.File, error) {
 }
 
 // trimData cuts the data file back to size.
-func trimData(id uint64, f *os.File, size int64) error {
+func trimData(id uint64, f diskfs.File, size int64) error {
 	st, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("open chunk %x: %w", id, err)
@@ -225,8 +227,8 @@ func (fc *fdCache) closeVictims(vs []victim) {
 		c := v.c
 		var err error
 		if v.sync {
-			if err = unix.Fdatasync(int(c.f.Fd())); err != nil {
-				err = fmt.Errorf("chunk %x: fdatasync before close: %w", c.id, err)
+			if err = c.f.SyncData(); err != nil {
+				err = fmt.Errorf("chunk %x: before close: %w", c.id, err)
 			}
 		}
 		if cerr := c.f.Close(); err == nil && cerr != nil && v.sync {
@@ -305,9 +307,9 @@ func (c *Chunk) syncData() error {
 	if h := c.store.beforeSync.Load(); h != nil {
 		(*h)(c.id)
 	}
-	err = unix.Fdatasync(int(f.Fd()))
+	err = f.SyncData()
 	if err != nil {
-		err = fmt.Errorf("chunk %x: fdatasync: %w", c.id, err)
+		err = fmt.Errorf("chunk %x: %w", c.id, err)
 		fc.mu.Lock()
 		c.unsynced = true
 		if c.syncErr == nil {
@@ -324,7 +326,7 @@ func (c *Chunk) syncData() error {
 
 // syncNewEntry makes a new data file's directory entry durable.
 func (c *Chunk) syncNewEntry() error {
-	if err := syncDir(c.store.subdir(c.id)); err != nil {
+	if err := c.store.syncDir(c.store.subdir(c.id)); err != nil {
 		return fmt.Errorf("chunk %x: sync directory: %w", c.id, err)
 	}
 	c.store.fds.mu.Lock()

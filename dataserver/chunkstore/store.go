@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/lis-fs/lis/journal/diskfs"
 )
 
 // Options configure a Store.
@@ -21,6 +23,9 @@ type Options struct {
 	// MaxOpenFiles is the soft limit on data files kept open (see
 	// fdCache); 0 means DefaultMaxOpenFiles().
 	MaxOpenFiles int
+	// FS is the file system the chunks are kept through; nil is the
+	// real disk (tests pass a diskfs.Faulty).
+	FS diskfs.FS
 }
 
 // Store is a directory of chunks: DIR/xx/<id>.dat (data) and
@@ -31,6 +36,7 @@ type Options struct {
 // sure one chunk id is not opened twice at once.
 type Store struct {
 	dir  string
+	fs   diskfs.FS
 	opts Options
 
 	dirsMu sync.Mutex
@@ -56,13 +62,14 @@ func (s *Store) SetBeforeSync(f func(id uint64)) {
 
 // Open opens (creating if needed) the store rooted at dir.
 func Open(dir string, opts Options) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	fsys := diskfs.Or(opts.FS)
+	if err := fsys.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("chunk store %s: %w", dir, err)
 	}
 	if opts.MaxOpenFiles <= 0 {
 		opts.MaxOpenFiles = DefaultMaxOpenFiles()
 	}
-	return &Store{dir: dir, opts: opts, dirs: map[string]bool{}, fds: newFDCache(opts.MaxOpenFiles)}, nil
+	return &Store{dir: dir, fs: fsys, opts: opts, dirs: map[string]bool{}, fds: newFDCache(opts.MaxOpenFiles)}, nil
 }
 
 func (s *Store) reportCorrupt(id uint64, block int64) {
@@ -86,7 +93,7 @@ func (s *Store) metaPath(id uint64) string {
 // List returns the ids of every chunk that has a data or sidecar file, and
 // removes temporary files left by an interrupted checkpoint.
 func (s *Store) List() ([]uint64, error) {
-	subs, err := os.ReadDir(s.dir)
+	subs, err := s.fs.ReadDir(s.dir)
 	if err != nil {
 		return nil, fmt.Errorf("list chunks: %w", err)
 	}
@@ -96,14 +103,14 @@ func (s *Store) List() ([]uint64, error) {
 		if !sub.IsDir() || len(sub.Name()) != 2 {
 			continue
 		}
-		ents, err := os.ReadDir(filepath.Join(s.dir, sub.Name()))
+		ents, err := s.fs.ReadDir(filepath.Join(s.dir, sub.Name()))
 		if err != nil {
 			return nil, fmt.Errorf("list chunks: %w", err)
 		}
 		for _, e := range ents {
 			name := e.Name()
 			if strings.HasSuffix(name, ".tmp") {
-				_ = os.Remove(filepath.Join(s.dir, sub.Name(), name))
+				_ = s.fs.Remove(filepath.Join(s.dir, sub.Name(), name))
 				continue
 			}
 			stem, _, _ := strings.Cut(name, ".")
@@ -135,7 +142,7 @@ func (s *Store) Open(id uint64) (*Chunk, error) {
 
 // readSidecar loads id's sidecar; a missing one is an empty chunk.
 func (s *Store) readSidecar(id uint64) (*sidecar, error) {
-	b, err := os.ReadFile(s.metaPath(id))
+	b, err := diskfs.ReadFile(s.fs, s.metaPath(id))
 	if errors.Is(err, os.ErrNotExist) {
 		return &sidecar{}, nil
 	}
@@ -156,10 +163,10 @@ func (s *Store) ensureDir(id uint64) error {
 	if s.dirs[d] {
 		return nil
 	}
-	if err := os.MkdirAll(d, 0o755); err != nil {
+	if err := s.fs.MkdirAll(d, 0o755); err != nil {
 		return fmt.Errorf("chunk %x: %w", id, err)
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := s.syncDir(s.dir); err != nil {
 		return err
 	}
 	s.dirs[d] = true
@@ -176,7 +183,7 @@ func (s *Store) Remove(id uint64, c *Chunk) error {
 		}
 	}
 	for _, p := range []string{s.metaPath(id), s.dataPath(id)} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := s.fs.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("remove chunk %x: %w", id, err)
 		}
 	}
@@ -203,7 +210,7 @@ func (s *Store) Checkpoint(snaps []Snapshot) error {
 		dirty[s.subdir(sn.chunk.id)] = true
 	}
 	for d := range dirty {
-		if err := syncDir(d); err != nil {
+		if err := s.syncDir(d); err != nil {
 			return err
 		}
 	}
@@ -217,11 +224,11 @@ func (s *Store) writeSidecar(id uint64, side *sidecar) error {
 	}
 	final := s.metaPath(id)
 	tmp := final + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := s.fs.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("chunk %x: write sidecar: %w", id, err)
 	}
-	_, err = f.Write(b)
+	_, err = f.WriteAt(b, 0)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -229,22 +236,17 @@ func (s *Store) writeSidecar(id uint64, side *sidecar) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, final)
+		err = s.fs.Rename(tmp, final)
 	}
 	if err != nil {
-		_ = os.Remove(tmp)
+		_ = s.fs.Remove(tmp)
 		return fmt.Errorf("chunk %x: write sidecar: %w", id, err)
 	}
 	return nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
+func (s *Store) syncDir(dir string) error {
+	if err := diskfs.SyncDir(s.fs, dir); err != nil {
 		return fmt.Errorf("sync dir %s: %w", dir, err)
 	}
 	return nil
@@ -255,7 +257,7 @@ func syncDir(dir string) error {
 func (s *Store) Modified(id uint64) (time.Time, error) {
 	var latest time.Time
 	for _, p := range []string{s.dataPath(id), s.metaPath(id)} {
-		fi, err := os.Stat(p)
+		fi, err := s.fs.Stat(p)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			continue

@@ -49,6 +49,10 @@ type Heartbeat struct {
 	// MaxDangerChunks of them; DamagedCount counts them all).
 	Damaged      []DamagedChunk
 	DamagedCount int
+	// Fault describes the disk faults the dataserver has now (a failed
+	// journal, chunk files it cannot write, failing checkpoints), or is
+	// empty. No new copies are placed on a dataserver with a fault.
+	Fault string
 }
 
 // CopyVersion is the durable version of one chunk's copy on one

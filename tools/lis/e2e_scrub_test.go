@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,12 +35,7 @@ func TestE2EScrubFindsFlippedBytes(t *testing.T) {
 	requireSameCopies(t, uint64(rec.ID), sites["perth"].ds, sites["london"].ds)
 
 	london := sites["london"].ds
-	data := filepath.Join(london.dir, "chunks", fmt.Sprintf("%02x", uint64(rec.ID)&0xff), fmt.Sprintf("%016x.dat", uint64(rec.ID)))
-	f, err := os.OpenFile(data, os.O_WRONLY, 0)
-	require.NoError(t, err)
-	_, err = f.WriteAt([]byte("flipped"), 17<<16+100) // in block 17
-	require.NoError(t, err)
-	require.NoError(t, f.Close())
+	data := flipBytes(t, london.dir, uint64(rec.ID), 17<<16+100) // in block 17
 
 	var r *statusReport
 	require.Eventually(t, func() bool {
@@ -62,13 +58,47 @@ func TestE2EScrubFindsFlippedBytes(t *testing.T) {
 	require.Eventually(t, func() bool { return len(statusAt(t, meta.addr()).Damaged) == 0 },
 		60*time.Second, 200*time.Millisecond, "the damaged copy was never repaired")
 	requireSameCopies(t, uint64(rec.ID), sites["perth"].ds, london)
+	requireUnflipped(t, data, 17<<16+100)
+
+	// A damaged primary copy: the chunk moves to london's current copy,
+	// and perth's is repaired from it as a replica.
+	data = flipBytes(t, sites["perth"].ds.dir, uint64(rec.ID), 5<<16+9) // in block 5
+	require.Eventually(t, func() bool {
+		return chunkRecords(t, mc, path)[0].Primary == "london-1"
+	}, 30*time.Second, 200*time.Millisecond, "the chunk never moved off its damaged primary copy")
+	require.Eventually(t, func() bool { return len(statusAt(t, meta.addr()).Damaged) == 0 },
+		60*time.Second, 200*time.Millisecond, "the damaged primary copy was never repaired")
+	requireSameCopies(t, uint64(rec.ID), london, sites["perth"].ds)
+	requireUnflipped(t, data, 5<<16+9)
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(randomData(61, 4<<20), got), "the file reads wrong after the repair")
+}
+
+// flipBytes writes "flipped" at off in the chunk file of chunk under a
+// dataserver's directory, behind the dataserver's back, and returns the
+// file's path.
+func flipBytes(t *testing.T, dsDir string, chunk uint64, off int64) string {
+	t.Helper()
+	data := filepath.Join(dsDir, "chunks", fmt.Sprintf("%02x", chunk&0xff), fmt.Sprintf("%016x.dat", chunk))
+	f, err := os.OpenFile(data, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	_, err = f.WriteAt([]byte("flipped"), off)
+	require.NoError(t, err)
+	return data
+}
+
+// requireUnflipped checks that the bytes flipBytes wrote at off are gone.
+func requireUnflipped(t *testing.T, data string, off int64) {
+	t.Helper()
 	got := make([]byte, 7)
-	f, err = os.Open(data)
+	f, err := os.Open(data)
 	require.NoError(t, err)
-	_, err = f.ReadAt(got, 17<<16+100)
+	defer f.Close()
+	_, err = f.ReadAt(got, off)
 	require.NoError(t, err)
-	f.Close()
-	require.NotEqual(t, "flipped", string(got), "the flipped bytes are still in london's chunk file")
+	require.NotEqual(t, "flipped", string(got), "the flipped bytes are still in %s", data)
 }
 
 // statusAt runs lis status --json against the metaservice at addr.

@@ -99,6 +99,7 @@ type dataserverReport struct {
 	DangerChunks         int         `json:"danger_chunks"`
 	UnderTargetChunks    int         `json:"under_target_chunks"`
 	Lag                  []peerLagUI `json:"lag"`
+	Fault                string      `json:"fault,omitempty"` // its disk faults, if any
 	site                 string
 }
 
@@ -181,7 +182,7 @@ func (r *statusReport) addDataservers(list []ms.DataserverStatus, now time.Time)
 		dr := dataserverReport{ID: d.ID, Address: d.Addr, State: d.Liveness.String(), site: d.Site, Lag: []peerLagUI{},
 			LastHeartbeatSeconds: secondsSince(now, d.LastBeat), CapacityBytes: d.Capacity, FreeBytes: d.Free,
 			JournalBytes: d.JournalBytes, ReplicationRate: d.ReplRate, ReplicationLimit: d.ReplLimit,
-			DangerBytes: d.Danger.Bytes, DangerChunks: d.Danger.Chunks, UnderTargetChunks: d.Danger.Under}
+			DangerBytes: d.Danger.Bytes, DangerChunks: d.Danger.Chunks, UnderTargetChunks: d.Danger.Under, Fault: d.Fault}
 		for _, p := range d.Peers {
 			dr.Lag = append(dr.Lag, peerLagUI{Peer: p.ID, Site: siteOf[p.ID], Connected: p.Connected, Chunks: p.Chunks,
 				Bytes: p.Bytes, OldestSeconds: secondsSince(now, p.Oldest), Error: p.LastError})
@@ -301,6 +302,9 @@ func dataserverWarnings(d dataserverReport) []string {
 	}
 	if d.State == "suspect" {
 		out = append(out, fmt.Sprintf("WARNING: dataserver %s is suspect (silent %s)", d.ID, ageText(d.LastHeartbeatSeconds)))
+	}
+	if d.Fault != "" && d.State != "down" {
+		out = append(out, fmt.Sprintf("FAULT: dataserver %s: %s", d.ID, d.Fault))
 	}
 	return out
 }
