@@ -121,6 +121,23 @@ func testPlacementReview(t *testing.T, f *fixture) {
 	require.Len(t, f.copiesOf(a.Ino), 3, "nothing dropped while the placement is short")
 }
 
+// testFaultyGetsNoCopies: a dataserver that reports a disk fault in its
+// heartbeats is passed over by placement, even where the policy then
+// gets fewer copies than it asks.
+func testFaultyGetsNoCopies(t *testing.T, f *fixture) {
+	f.registerSites("perth", "london", "nyc")
+	hb := registry.Heartbeat{ID: "nyc", Addr: "fake:nyc", Site: "nyc", Region: "nyc", Capacity: 100, Free: 50,
+		Fault: "journal failed (restart to recover): fdatasync: input/output error"}
+	require.NoError(t, f.s.DataserverHeartbeat(f.ctx, hb))
+	f.now = f.now.Add(2 * time.Second) // past the registry snapshot's life
+	d := f.mkdir(alice, RootIno, "d", 0755)
+	require.NoError(t, f.s.SetPolicy(f.ctx, alice, d.Ino, []byte("target_copies: 3\n")))
+	a := f.create(alice, d.Ino, "f", 0644)
+	_, err := f.s.AllocChunk(f.ctx, a.Ino, 0, "perth", time.Minute)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{"perth", "london"}, f.copiesOf(a.Ino))
+}
+
 // testCopyVersions: the copy versions a heartbeat reports reach the chunk
 // records, never backwards, and only for records that still have the
 // chunk and the copy.

@@ -148,6 +148,7 @@ var suite = map[string]func(t *testing.T, f *fixture){
 	"Placement":           testPlacement,
 	"PlacementReview":     testPlacementReview,
 	"CopyVersions":        testCopyVersions,
+	"FaultyGetsNoCopies":  testFaultyGetsNoCopies,
 	"DataBlocks":          testDataBlocks,
 	"ReconcileChunks":     testReconcileChunks,
 	"ReviewUnqueues":      testReviewUnqueuesWantedCopy,
