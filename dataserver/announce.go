@@ -30,6 +30,7 @@ func (s *Server) heartbeat(addr string) registry.Heartbeat {
 	h.Peers, h.Danger, h.ReplRate = s.census(time.Now())
 	h.Damaged, h.DamagedCount = s.e.damagedReport()
 	h.Fault = s.e.fault()
+	h.Quarantined, h.QuarantinedCount = s.e.quarantineReport()
 	for _, p := range h.Peers {
 		h.Behind += p.Chunks
 	}

@@ -3,6 +3,7 @@ package dataserver
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/lis-fs/lis/dataserver/chunkstore"
@@ -130,12 +131,26 @@ func (e *engine) applyDelete(it queued) error {
 	cs := it.cs
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if err := e.store.Remove(cs.id, cs.file); err != nil {
+	if err := e.removeFiles(cs, it.m); err != nil {
 		return err
 	}
 	cs.file = nil
 	cs.pending = nil // the delete is the last mutation a chunk accepts
 	e.forget(cs)
+	return nil
+}
+
+// removeFiles removes cs's files, or quarantines them, as the delete m
+// says.
+func (e *engine) removeFiles(cs *chunkState, m *Mutation) error {
+	if m.Arg != argQuarantine {
+		return e.store.Remove(cs.id, cs.file)
+	}
+	if err := e.store.Quarantine(cs.id, cs.file); err != nil {
+		return err
+	}
+	e.log.Warn("chunk copy quarantined: it diverged from the chunk's other copies",
+		"chunk", fmt.Sprintf("%x", cs.id), "version", cs.version, "dir", filepath.Join(e.cfg.Dir, "chunks", chunkstore.QuarantineDir))
 	return nil
 }
 

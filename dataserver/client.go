@@ -129,6 +129,13 @@ func (c *Client) Delete(ctx context.Context, chunk uint64) error {
 	return err
 }
 
+// Quarantine takes a chunk's copy out of service (durably), keeping its
+// files in the quarantine directory. A missing chunk succeeds.
+func (c *Client) Quarantine(ctx context.Context, chunk uint64) error {
+	_, err := call[DeleteReq, Empty](ctx, c, "Delete", &DeleteReq{Chunk: chunk, Quarantine: true})
+	return err
+}
+
 // GrantLease installs a write lease.
 func (c *Client) GrantLease(ctx context.Context, l Lease) error {
 	_, err := call[Lease, Empty](ctx, c, "GrantLease", &l)

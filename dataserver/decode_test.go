@@ -198,7 +198,7 @@ func FuzzDecodeRequest(f *testing.F) {
 				_, _ = e.write(ctx, &w.Req)
 			}
 		}),
-		decoded(func(r *DeleteReq) { _ = ts.deleteChunk(ctx, r.Chunk) }),
+		decoded(func(r *DeleteReq) { _ = ts.deleteChunk(ctx, r.Chunk, r.Quarantine) }),
 		decoded(func(r *RevokeLeaseReq) { _ = e.revokeLease(ctx, r) }),
 		decoded(func(r *ChunkReq) {
 			_, _ = e.info(r.Chunk)

@@ -92,7 +92,12 @@ func (l *Local) GrantLease(ctx context.Context, lease Lease) error {
 
 // Delete is Client.Delete.
 func (l *Local) Delete(ctx context.Context, chunk uint64) error {
-	return l.s.deleteChunk(ctx, chunk)
+	return l.s.deleteChunk(ctx, chunk, false)
+}
+
+// Quarantine is Client.Quarantine.
+func (l *Local) Quarantine(ctx context.Context, chunk uint64) error {
+	return l.s.deleteChunk(ctx, chunk, true)
 }
 
 // ChunkIDs lists the chunks this dataserver holds (deleted ones aside).

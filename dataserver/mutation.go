@@ -16,8 +16,10 @@ const (
 	OpWrite Op = 1 + iota
 	// OpTruncate sets the size to Arg and makes the chunk Version.
 	OpTruncate
-	// OpDelete removes the chunk. Not replicated: each copy is deleted by
-	// its own dataserver when the metaservice says so.
+	// OpDelete removes the chunk; with Arg argQuarantine its files are
+	// kept in the chunk store's quarantine instead (see
+	// chunkstore.Quarantine). Not replicated: each copy is deleted by its
+	// own dataserver when the metaservice says so.
 	OpDelete
 	// OpLease records that the chunk's lease epoch reached Arg, so a lower
 	// epoch is refused after a restart too. Not replicated.
@@ -48,6 +50,10 @@ const (
 	OpPatch
 	opLimit
 )
+
+// argQuarantine is OpDelete's Arg for a copy to be quarantined, not
+// removed.
+const argQuarantine = 1
 
 var opNames = [...]string{"?", "write", "truncate", "delete", "lease", "replicas", "resync-begin", "resync-data", "resync-end", "append", "patch"}
 

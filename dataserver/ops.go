@@ -195,7 +195,7 @@ func (e *engine) sync(ctx context.Context, req *SyncReq) (*SyncResp, error) {
 // journalDelete journals a chunk's deletion (not synced) and hides the
 // chunk at once. It returns the record's LSN, 0 when there was nothing to
 // delete.
-func (e *engine) journalDelete(id uint64) (journal.LSN, error) {
+func (e *engine) journalDelete(id uint64, quarantine bool) (journal.LSN, error) {
 	cs := e.lookup(id)
 	if cs == nil {
 		return 0, nil
@@ -205,7 +205,11 @@ func (e *engine) journalDelete(id uint64) (journal.LSN, error) {
 	if cs.deleted {
 		return 0, nil
 	}
-	lsn, err := e.accept(cs, &Mutation{Op: OpDelete, Chunk: id, Version: cs.version, CRC: chunkstore.CRC(nil)})
+	m := &Mutation{Op: OpDelete, Chunk: id, Version: cs.version, CRC: chunkstore.CRC(nil)}
+	if quarantine {
+		m.Arg = argQuarantine
+	}
+	lsn, err := e.accept(cs, m)
 	if err != nil {
 		return 0, err
 	}

@@ -124,7 +124,7 @@ func (e *engine) loadChunks() error {
 func (e *engine) replay(m *Mutation) error {
 	cs := e.getOrCreate(m.Chunk)
 	if m.Op == OpDelete {
-		if err := e.store.Remove(cs.id, cs.file); err != nil {
+		if err := e.removeFiles(cs, m); err != nil {
 			return err
 		}
 		e.logical.Add(-cs.size)

@@ -27,7 +27,7 @@ func (s *Server) serviceDesc() *grpc.ServiceDesc {
 		msgrpc.Method("Truncate", func(ctx context.Context, r *TruncateReq) (*WriteResp, error) {
 			return e.truncate(ctx, r)
 		}),
-		adminMethod(s, "Delete", func(ctx context.Context, r *DeleteReq) error { return s.deleteChunk(ctx, r.Chunk) }),
+		adminMethod(s, "Delete", func(ctx context.Context, r *DeleteReq) error { return s.deleteChunk(ctx, r.Chunk, r.Quarantine) }),
 		adminMethod(s, "GrantLease", e.grantLease),
 		adminMethod(s, "RevokeLease", e.revokeLease),
 		adminMethod(s, "SetReplicas", s.setReplicas),

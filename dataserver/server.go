@@ -202,11 +202,11 @@ func (s *Server) setReplicas(ctx context.Context, req *SetReplicasReq) error {
 
 // deleteChunk journals chunk's deletion, stops replicating it, and makes
 // the record durable.
-func (s *Server) deleteChunk(ctx context.Context, chunk uint64) error {
+func (s *Server) deleteChunk(ctx context.Context, chunk uint64, quarantine bool) error {
 	mu := &s.listLocks[chunk%uint64(len(s.listLocks))]
 	mu.Lock()
 	defer mu.Unlock()
-	lsn, err := s.e.journalDelete(chunk)
+	lsn, err := s.e.journalDelete(chunk, quarantine)
 	if err != nil || lsn == 0 {
 		return err
 	}

@@ -84,9 +84,12 @@ type SyncResp struct {
 }
 
 // DeleteReq deletes a chunk (no lease needed: the metaservice's garbage
-// collector sends it to every copy).
+// collector sends it to every copy). Quarantine keeps the copy's files in
+// the chunk store's quarantine rather than removing them: a copy that
+// diverged is never served again, but its writes are not thrown away.
 type DeleteReq struct {
-	Chunk uint64 `msgpack:"c"`
+	Chunk      uint64 `msgpack:"c"`
+	Quarantine bool   `msgpack:"q,omitempty"`
 }
 
 // Empty is the response of calls that return nothing.

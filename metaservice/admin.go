@@ -30,6 +30,10 @@ func (a adminDataservers) Delete(ctx context.Context, addr string, chunk uint64)
 	return a.Dataservers.Delete(a.s.adminContext(ctx, addr), addr, chunk)
 }
 
+func (a adminDataservers) Quarantine(ctx context.Context, addr string, chunk uint64) error {
+	return a.Dataservers.Quarantine(a.s.adminContext(ctx, addr), addr, chunk)
+}
+
 // adminContext returns ctx with the admin token of the dataserver at addr,
 // from the registry snapshot, or read afresh when the snapshot does not
 // have it (a dataserver registered moments ago). Without a token the call

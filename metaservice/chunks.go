@@ -180,6 +180,7 @@ func (t *tx) releaseChunks(ino Ino, from uint32) (uint64, error) {
 type Deletion struct {
 	Chunk    ChunkID
 	Replicas []string
+	Diverged map[string]uint64 // see deletion
 }
 
 // PendingDeletions returns up to limit queued chunk deletions.

@@ -13,7 +13,9 @@ import (
 // under the next lease epoch, with no live lease (the next writer takes
 // one from it, as from any primary), so re-replication can ship from it
 // and readers find a current copy. The old primary leaves the record and
-// its copy is queued for deletion, and the new one is told at once that
+// its copy is queued for retirement (deleted if it returns holding
+// nothing past the promoted copy, quarantined if it diverged: see
+// retireCopy), and the new one is told at once that
 // it is the primary, after which it refuses any replication stream for
 // the chunk (dataserver: applyReplicated). What versions the lost primary had
 // acknowledged beyond that copy were only ever on it (write_ack
@@ -87,8 +89,9 @@ func (s *Service) promote(ctx context.Context, ino Ino, index uint32, seen *Chun
 		t.mustSet(chunkKey(ino, index), encode(c))
 		promoted = c
 		// The old primary's copy may hold versions no other copy has: if
-		// it returns, it is deleted, never served or shipped from.
-		return t.queueDeletion(c.ID, []string{old})
+		// it returns, it is never served or shipped from, but quarantined
+		// (or deleted, if it holds nothing past best).
+		return t.queueDivergent(c.ID, old, best.version)
 	})
 	if err != nil {
 		return fmt.Errorf("fail chunk %s over to %s: %w", seen.ID, best.peer.ID, err)

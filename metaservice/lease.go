@@ -23,6 +23,7 @@ type Dataservers interface {
 	SetReplicas(ctx context.Context, addr string, req dataserver.SetReplicasReq) error
 	ChunkInfo(ctx context.Context, addr string, chunk uint64) (*dataserver.ChunkInfo, error)
 	Delete(ctx context.Context, addr string, chunk uint64) error
+	Quarantine(ctx context.Context, addr string, chunk uint64) error
 }
 
 func checkLease(d time.Duration) error {

@@ -50,7 +50,7 @@ func (s *Service) deletionsAfter(ctx context.Context, after ChunkID, limit int) 
 		err := t.Scan(start, end, limit, func(k, v []byte) bool {
 			var d deletion
 			derr = decode(k, v, &d)
-			out = append(out, Deletion{Chunk: d.Chunk, Replicas: d.Replicas})
+			out = append(out, Deletion{Chunk: d.Chunk, Replicas: d.Replicas, Diverged: d.Diverged})
 			return derr == nil
 		})
 		return firstErr(err, derr)
@@ -81,6 +81,24 @@ func (s *Service) dropCopies(ctx context.Context, chunk ChunkID, ids []string) e
 // queueDeletion queues the deletion of chunk's copies on ids, with those
 // already queued.
 func (t *tx) queueDeletion(chunk ChunkID, ids []string) error {
+	return t.queueDeletionWith(chunk, ids, nil)
+}
+
+// queueDivergent queues the deletion of chunk's copy on id, which may
+// hold versions past version that no other copy saw: if it does when the
+// deletion reaches it, it is quarantined instead (see retireCopy).
+func (t *tx) queueDivergent(chunk ChunkID, id string, version uint64) error {
+	return t.queueDeletionWith(chunk, []string{id}, func(d *deletion) {
+		if d.Diverged == nil {
+			d.Diverged = map[string]uint64{}
+		}
+		d.Diverged[id] = version
+	})
+}
+
+// queueDeletionWith is queueDeletion, with mod (if not nil) applied to
+// the queued record.
+func (t *tx) queueDeletionWith(chunk ChunkID, ids []string, mod func(*deletion)) error {
 	d, err := t.queuedDeletion(chunk)
 	if err != nil {
 		return err
@@ -93,6 +111,9 @@ func (t *tx) queueDeletion(chunk ChunkID, ids []string) error {
 			d.Replicas = append(d.Replicas, id)
 		}
 	}
+	if mod != nil {
+		mod(d)
+	}
 	t.mustSet(deleteQueueKey(chunk), encode(d))
 	return nil
 }
@@ -104,6 +125,12 @@ func (t *tx) unqueueDeletion(chunk ChunkID, ids []string) error {
 		return err
 	}
 	k := deleteQueueKey(chunk)
+	// A copy that may have diverged goes first, wanted or not (placement
+	// does not choose its dataserver meanwhile: withoutDiverged).
+	ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool {
+		_, diverged := d.Diverged[id]
+		return diverged
+	})
 	left := without(d.Replicas, ids)
 	switch {
 	case len(left) == len(d.Replicas):
@@ -111,6 +138,9 @@ func (t *tx) unqueueDeletion(chunk ChunkID, ids []string) error {
 		t.mustDelete(k)
 	default:
 		d.Replicas = left
+		for _, id := range ids {
+			delete(d.Diverged, id)
+		}
 		t.mustSet(k, encode(d))
 	}
 	return nil
@@ -133,11 +163,7 @@ func (s *Service) reclaim(ctx context.Context, d Deletion) error {
 	var left []string
 	var errs []error
 	for _, id := range d.Replicas {
-		addr, err := s.dataserverAddr(ctx, id)
-		if err == nil {
-			err = s.dataservers.Delete(ctx, addr, uint64(d.Chunk))
-		}
-		if err != nil && !isErrno(err, syscall.ENOENT) {
+		if err := s.retireCopy(ctx, id, d); err != nil && !isErrno(err, syscall.ENOENT) {
 			left = append(left, id)
 			errs = append(errs, fmt.Errorf("delete chunk %s on %s: %w", d.Chunk, id, err))
 		}
@@ -155,8 +181,38 @@ func (s *Service) reclaim(ctx context.Context, d Deletion) error {
 			return err
 		}
 		rec.Replicas = left
+		for id := range rec.Diverged {
+			if !slices.Contains(left, id) {
+				delete(rec.Diverged, id)
+			}
+		}
 		t.mustSet(deleteQueueKey(d.Chunk), encode(rec))
 		return nil
 	})
 	return errors.Join(append(errs, err)...)
+}
+
+// retireCopy deletes chunk d.Chunk's copy on id, or, when the copy holds
+// versions past those the chunk's other copies had (d.Diverged), has the
+// dataserver quarantine it: it is never served again, and the writes only
+// it saw (recorded as lost, lis status) wait there for an operator.
+func (s *Service) retireCopy(ctx context.Context, id string, d Deletion) error {
+	addr, err := s.dataserverAddr(ctx, id)
+	if err != nil {
+		return err
+	}
+	past, diverged := d.Diverged[id]
+	if !diverged {
+		return s.dataservers.Delete(ctx, addr, uint64(d.Chunk))
+	}
+	info, err := s.dataservers.ChunkInfo(ctx, addr, uint64(d.Chunk))
+	switch {
+	case err != nil:
+		return err
+	case info.Version <= past:
+		return s.dataservers.Delete(ctx, addr, uint64(d.Chunk)) // behind, not diverged
+	}
+	s.log.Warn("quarantining a copy that diverged", "chunk", d.Chunk, "dataserver", id,
+		"version", info.Version, "others_had", past)
+	return s.dataservers.Quarantine(ctx, addr, uint64(d.Chunk))
 }

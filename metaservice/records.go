@@ -151,6 +151,10 @@ type deletion struct {
 	Chunk    ChunkID
 	Replicas []string
 	Queued   int64
+	// Diverged names the copies that may hold versions past the one
+	// given, which no other copy saw (a failed-over primary's): such a
+	// copy is quarantined, not removed, if it does.
+	Diverged map[string]uint64
 }
 
 // sessionRecord is a client's session.

@@ -256,6 +256,10 @@ func (s *Service) reviewChunk(ctx context.Context, ino Ino, c indexedChunk, p po
 	if primary == "" {
 		return true, nil // never written anywhere
 	}
+	list, err := s.withoutDiverged(ctx, c.rec.ID, list)
+	if err != nil {
+		return false, err
+	}
 	want, mode := []Replica{{Dataserver: primary}}, dataserver.ReplPriority
 	if len(list) > 1 {
 		want, mode = place(p, primary, list, replicaIDs(c.rec.Replicas)), replMode(p.Replication)
@@ -275,6 +279,26 @@ func (s *Service) reviewChunk(ctx context.Context, ino Ino, c indexedChunk, p po
 		return false, nil
 	}
 	return s.dropSurplus(ctx, ino, c, wantIDs, without(have, wantIDs))
+}
+
+// withoutDiverged leaves out of list the dataservers whose copy of chunk
+// awaits retirement as a possibly diverged one (queueDivergent): that
+// copy must be quarantined or removed before its dataserver takes the
+// chunk again, or the new copy's stream would overwrite it.
+func (s *Service) withoutDiverged(ctx context.Context, chunk ChunkID, list []DataserverStatus) ([]DataserverStatus, error) {
+	var d *deletion
+	err := s.view(ctx, func(t *tx) error {
+		var err error
+		d, err = t.queuedDeletion(chunk)
+		return err
+	})
+	if err != nil || d == nil || len(d.Diverged) == 0 {
+		return list, err
+	}
+	return slices.DeleteFunc(slices.Clone(list), func(x DataserverStatus) bool {
+		_, diverged := d.Diverged[x.ID]
+		return diverged
+	}), nil
 }
 
 // recopy makes c's copies ids, shipped in mode: the record first, then the

@@ -158,6 +158,7 @@ var suite = map[string]func(t *testing.T, f *fixture){
 	"StatFS":              testStatFS,
 	"Rereplication":       testRereplication,
 	"Failover":            testFailover,
+	"FailoverStaleCopy":   testFailoverStaleCopy,
 }
 
 func runSuite(t *testing.T, open engineFactory) {

@@ -105,6 +105,38 @@ func testFailover(t *testing.T, f *fixture) {
 	f.reviewAll()
 	require.Len(t, f.copiesOf(a.Ino), 2)
 	require.NotContains(t, f.copiesOf(a.Ino), "perth")
+
+	// perth returns holding versions 5 and 6, which no other copy saw:
+	// its copy is quarantined, not served, not removed.
+	f.ds.Down("fake:perth", false)
+	f.registerSites("perth")
+	require.NoError(t, f.s.ReclaimChunks(f.ctx))
+	require.False(t, f.ds.Holds("fake:perth", id))
+	require.Equal(t, []uint64{id}, f.ds.Quarantined("fake:perth"))
+	pending, err := f.s.PendingDeletions(f.ctx, 10)
+	require.NoError(t, err)
+	require.Empty(t, pending)
+}
+
+// testFailoverStaleCopy: a failed-over primary that returns holding
+// nothing past the promoted copy is behind, not diverged: its copy is
+// removed, not quarantined.
+func testFailoverStaleCopy(t *testing.T, f *fixture) {
+	f.registerSites("perth", "london", "tokyo")
+	a, c := f.chunkUnder("target_copies: 2\n", 0)
+	id := uint64(c.ID)
+	f.ds.Wrote("fake:perth", id, 4) // shipped to the replica
+	replica := otherThan(f.copiesOf(a.Ino), "perth")
+	f.lose([]string{replica, otherThan([]string{"london", "tokyo"}, replica)}, "perth")
+	rec, err := f.s.chunkRecord(f.ctx, a.Ino, 0)
+	require.NoError(t, err)
+	require.Equal(t, replica, rec.Primary)
+
+	f.ds.Down("fake:perth", false)
+	f.registerSites("perth")
+	require.NoError(t, f.s.ReclaimChunks(f.ctx))
+	require.False(t, f.ds.Holds("fake:perth", id))
+	require.Empty(t, f.ds.Quarantined("fake:perth"))
 }
 
 // TestSweepResumes: the sweep's cursor is in the store, so a metaservice

@@ -14,9 +14,10 @@ import (
 // replica list ships at once (every replica at once holds its primary's
 // version), and that a test may take away (Down) or write to (Wrote).
 type Fake struct {
-	mu     sync.Mutex
-	chunks map[string]map[uint64]*fakeChunk // by address, then chunk
-	down   map[string]bool
+	mu          sync.Mutex
+	chunks      map[string]map[uint64]*fakeChunk // by address, then chunk
+	down        map[string]bool
+	quarantined map[string][]uint64 // by address: the chunks taken out of service there
 }
 
 type fakeChunk struct {
@@ -29,7 +30,7 @@ type fakeChunk struct {
 
 // NewFake returns fake dataservers holding nothing.
 func NewFake() *Fake {
-	return &Fake{chunks: map[string]map[uint64]*fakeChunk{}, down: map[string]bool{}}
+	return &Fake{chunks: map[string]map[uint64]*fakeChunk{}, down: map[string]bool{}, quarantined: map[string][]uint64{}}
 }
 
 // Down makes the dataserver at addr unreachable, or reachable again.
@@ -144,6 +145,28 @@ func (f *Fake) Delete(_ context.Context, addr string, chunk uint64) error {
 	}
 	delete(f.chunks[addr], chunk)
 	return nil
+}
+
+// Quarantine implements the metaservice's Dataservers: the copy leaves
+// the chunks held, for the list of those quarantined.
+func (f *Fake) Quarantine(_ context.Context, addr string, chunk uint64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.reach(addr); err != nil {
+		return err
+	}
+	if c := f.chunks[addr][chunk]; c != nil && c.version > 0 {
+		f.quarantined[addr] = append(f.quarantined[addr], chunk)
+	}
+	delete(f.chunks[addr], chunk)
+	return nil
+}
+
+// Quarantined lists the chunks quarantined on the dataserver at addr.
+func (f *Fake) Quarantined(addr string) []uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]uint64(nil), f.quarantined[addr]...)
 }
 
 // Holds says whether the dataserver at addr has chunk.

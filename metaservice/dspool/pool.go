@@ -30,6 +30,7 @@ type calls interface {
 	SetReplicas(ctx context.Context, req dataserver.SetReplicasReq) error
 	ChunkInfo(ctx context.Context, chunk uint64) (*dataserver.ChunkInfo, error)
 	Delete(ctx context.Context, chunk uint64) error
+	Quarantine(ctx context.Context, chunk uint64) error
 }
 
 // New returns an empty pool that dials in plaintext.
@@ -115,6 +116,16 @@ func (p *Pool) Delete(ctx context.Context, addr string, chunk uint64) error {
 		return err
 	}
 	return c.Delete(ctx, chunk)
+}
+
+// Quarantine takes chunk's copy on the dataserver at addr out of
+// service, keeping its files.
+func (p *Pool) Quarantine(ctx context.Context, addr string, chunk uint64) error {
+	c, err := p.client(addr)
+	if err != nil {
+		return err
+	}
+	return c.Quarantine(ctx, chunk)
 }
 
 // Close closes every client; later calls fail.

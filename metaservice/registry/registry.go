@@ -53,6 +53,10 @@ type Heartbeat struct {
 	// journal, chunk files it cannot write, failing checkpoints), or is
 	// empty. No new copies are placed on a dataserver with a fault.
 	Fault string
+	// Quarantined names the copies it keeps in quarantine (at most
+	// MaxDangerChunks of them; QuarantinedCount counts them all).
+	Quarantined      []QuarantinedCopy
+	QuarantinedCount int
 }
 
 // CopyVersion is the durable version of one chunk's copy on one

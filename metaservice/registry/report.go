@@ -79,3 +79,16 @@ type DamagedChunk struct {
 	Index  uint32
 	Blocks []int64 // the bad blocks' numbers (at most MaxDangerChunks)
 }
+
+// QuarantinedCopy is a chunk copy a dataserver took out of service
+// because it diverged from the chunk's other copies (it took writes, as a
+// primary later failed over, that no other copy saw). It is never served;
+// its files wait at Path for an operator.
+type QuarantinedCopy struct {
+	_msgpack struct{} `msgpack:",as_array"`
+
+	Chunk   uint64
+	Version uint64
+	At      int64 // when it was quarantined, Unix ns
+	Path    string
+}

@@ -144,11 +144,19 @@ func TestE2EFailoverLosesOnlyUnsynced(t *testing.T) {
 	want := append(slices.Clone(synced), "after the failover"...)
 	requireContent(t, otherPath, want, "written at the new primary")
 
-	// perth-1 returns: its copy, which had versions no other has, goes;
-	// it may take a copy again, the new primary's, block for block.
+	// perth-1 returns: its copy, which had versions no other has, is
+	// quarantined, the lost writes in it; it may take a copy again, the
+	// new primary's, block for block.
 	back := startDataserver(t, sites["perth"].ds.dir, "perth-1", "--site", "perth", "--region", "r-perth",
 		"--meta", meta.addr(), "--lazy-window", "1h")
 	sites["perth"] = site{ds: back, mnt: sites["perth"].mnt}
+	q := awaitQuarantined(t, meta.addr(), "perth-1", uint64(rec.ID))
+	kept, err := os.ReadFile(q.Path)
+	require.NoError(t, err)
+	require.Equal(t, randomData(32, 1<<20), kept[1<<20:2<<20], "the quarantined copy holds the lost writes")
+	out, _ = runLis("status", "--meta", meta.addr())
+	require.Contains(t, out, "Quarantined copies")
+	t.Logf("lis status after perth-1 returned:\n%s", out)
 	require.Eventually(t, func() bool {
 		copies := copySites(chunkRecords(t, mc, path)[0])
 		return slices.Contains(copies, "perth") || !holdsChunk(t, back, uint64(rec.ID))
@@ -159,6 +167,23 @@ func TestE2EFailoverLosesOnlyUnsynced(t *testing.T) {
 	}
 	requireSameCopies(t, uint64(rec.ID), copies...)
 	requireContent(t, otherPath, want, "read at the new primary after the old one returned")
+}
+
+// awaitQuarantined waits until lis status lists chunk's copy on ds as
+// quarantined, and returns the entry.
+func awaitQuarantined(t *testing.T, meta, ds string, chunk uint64) quarantined {
+	t.Helper()
+	var found quarantined
+	require.Eventually(t, func() bool {
+		for _, q := range statusAt(t, meta).Quarantined {
+			if q.Dataserver == ds && q.Chunk == fmt.Sprintf("%x", chunk) {
+				found = q
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 200*time.Millisecond, "the copy of chunk %x on %s was never quarantined", chunk, ds)
+	return found
 }
 
 func regexpMatch(pattern, s string) bool { return regexp.MustCompile(pattern).MatchString(s) }

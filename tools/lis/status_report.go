@@ -27,6 +27,7 @@ type statusReport struct {
 	Lost        []fileAtRisk   `json:"lost"`         // data whose only copy is on a down dataserver
 	LostWrites  []lostWrite    `json:"lost_writes"`  // writes lost with their primary (failed over)
 	Damaged     []damagedCopy  `json:"damaged"`      // copies with blocks that failed their checksum
+	Quarantined []quarantined  `json:"quarantined"`  // diverged copies taken out of service, kept
 	Warnings    []string       `json:"warnings"`
 	dataservers map[string]*dataserverReport
 }
@@ -145,7 +146,7 @@ func gatherStatus(ctx context.Context, c *rpc.Client, addr string) (*statusRepor
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
 	r := &statusReport{Time: now, Sessions: len(sessions), dataservers: map[string]*dataserverReport{},
-		Sites: []siteReport{}, Danger: []fileAtRisk{}, UnderTarget: []fileAtRisk{}, Lost: []fileAtRisk{}, Warnings: []string{}, Clients: []clientReport{}, LostWrites: []lostWrite{}, Damaged: []damagedCopy{},
+		Sites: []siteReport{}, Danger: []fileAtRisk{}, UnderTarget: []fileAtRisk{}, Lost: []fileAtRisk{}, Warnings: []string{}, Clients: []clientReport{}, LostWrites: []lostWrite{}, Damaged: []damagedCopy{}, Quarantined: []quarantined{},
 		Metaservice: metaReport{Address: addr, Engine: info.Engine, UptimeSeconds: secondsSince(now, info.Started),
 			PendingReviews: info.PendingReviews, PendingDeletions: info.PendingDeletions,
 			Rereplication: rereplicationReport{LostDataservers: append([]string{}, info.Rereplication.Lost...),
@@ -161,6 +162,7 @@ func gatherStatus(ctx context.Context, c *rpc.Client, addr string) (*statusRepor
 	}
 	r.addLostWrites(ctx, c, info.LostWrites, now)
 	r.addDamaged(ctx, c, list)
+	r.addQuarantined(list, now)
 	r.judge()
 	return r, nil
 }

@@ -30,6 +30,7 @@ func writeStatusText(out io.Writer, r *statusReport) error {
 	writeFiles(w, "Lost while their dataserver is down", r.Lost)
 	writeLostWrites(w, r.LostWrites)
 	writeDamaged(w, r.Damaged)
+	writeQuarantined(w, r.Quarantined)
 	if len(r.Warnings) > 0 {
 		fmt.Fprintln(w)
 	}
