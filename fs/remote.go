@@ -20,11 +20,17 @@ import (
 // to open: never an older state). The co-located dataserver serves it
 // when its copy is that recent; otherwise the nearest dataserver that has
 // it does. end is how much of the chunk the file uses (readahead stops
-// there).
+// there). A local copy with a bad block (EIO: its dataserver reports it
+// and has it repaired) is read around: another copy serves the read.
 func (f *FS) readChunk(ctx context.Context, ref *chunkRef, off int64, dst []byte, end int64) error {
 	v, err := f.data.Read(ctx, ref.id, off, dst)
 	switch {
 	case err == nil && v >= ref.version:
+		return nil
+	case isErrno(err, syscall.EIO) && ref.version > 0:
+		if rerr := f.remote.read(ctx, ref, off, dst, end); rerr != nil {
+			return fmt.Errorf("%w (and no other copy served it: %v)", err, rerr)
+		}
 		return nil
 	case err != nil && !isErrno(err, syscall.ENOENT) && !isErrno(err, syscall.EAGAIN):
 		return err

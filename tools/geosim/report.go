@@ -20,15 +20,21 @@ type Scale struct {
 	Entries    int           // files in the directory listed from afar (scenario 7)
 	TarDirs    int           // directories of 10 small files untarred from afar (scenario 7)
 	HealBytes  int64         // held by the dataserver that is lost (scenario 8)
+	FaultBytes int64         // the files of the fault scenarios (9 to 13)
+	// OutageBytes is written at the primary while its peer is cut off
+	// (scenario 14), past a journal limit of a sixth of it.
+	OutageBytes int64
 }
 
 // Short is what CI runs.
 var Short = Scale{Name: "short", WriteBytes: 64 << 20, SyncBytes: 4 << 20, Partition: 10 * time.Second,
-	LimitBytes: 48 << 20, ReadBytes: 32 << 20, Turns: 6, Entries: 20, TarDirs: 1, HealBytes: 64 << 20}
+	LimitBytes: 48 << 20, ReadBytes: 32 << 20, Turns: 6, Entries: 20, TarDirs: 1, HealBytes: 64 << 20,
+	FaultBytes: 8 << 20, OutageBytes: 96 << 20}
 
 // Full is the size.
 var Full = Scale{Name: "full", WriteBytes: 1 << 30, SyncBytes: 64 << 20, Partition: 60 * time.Second,
-	LimitBytes: 256 << 20, ReadBytes: 256 << 20, Turns: 20, Entries: 1000, TarDirs: 5, HealBytes: 2 << 30}
+	LimitBytes: 256 << 20, ReadBytes: 256 << 20, Turns: 20, Entries: 1000, TarDirs: 5, HealBytes: 2 << 30,
+	FaultBytes: 256 << 20, OutageBytes: 1536 << 20}
 
 // Env is what a scenario runs with.
 type Env struct {
@@ -104,6 +110,12 @@ func Scenarios() []Scenario {
 		{"leases", "6. Leases across the world", leaseTurns},
 		{"metadata", "7. Metadata at a distance", metadataDistance},
 		{"heal", "8. A lost dataserver's copies made again", healLost},
+		{"failover-synced", "9. A primary killed under local_plus_one: nothing fsynced is lost", failoverSynced},
+		{"failover-local-only", "10. A primary killed under local_only: only the unreplicated tail is lost, and reported", failoverLocalOnly},
+		{"partition-reconcile", "11. A partitioned dataserver returns: its stale copies reconciled, never served", partitionReconcile},
+		{"scrub", "12. Flipped bytes on a replica's disk found and repaired", scrubRepair},
+		{"gc", "13. Orphan chunks collected, and only they", garbageCollect},
+		{"outage", "14. A long outage past the journal limit", longOutage},
 	}
 }
 

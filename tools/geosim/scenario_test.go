@@ -40,14 +40,20 @@ func runScenarioWithLoss(t *testing.T, name string, loss float64) {
 	}
 }
 
-func TestScenarioLocalSpeed(t *testing.T)  { runScenario(t, "local-speed") }
-func TestScenarioReplication(t *testing.T) { runScenario(t, "replication") }
-func TestScenarioPartition(t *testing.T)   { runScenario(t, "partition") }
-func TestScenarioBandwidth(t *testing.T)   { runScenario(t, "bandwidth") }
-func TestScenarioRemoteRead(t *testing.T)  { runScenario(t, "remote-read") }
-func TestScenarioLeases(t *testing.T)      { runScenario(t, "leases") }
-func TestScenarioMetadata(t *testing.T)    { runScenario(t, "metadata") }
-func TestScenarioHeal(t *testing.T)        { runScenario(t, "heal") }
+func TestScenarioLocalSpeed(t *testing.T)         { runScenario(t, "local-speed") }
+func TestScenarioReplication(t *testing.T)        { runScenario(t, "replication") }
+func TestScenarioPartition(t *testing.T)          { runScenario(t, "partition") }
+func TestScenarioBandwidth(t *testing.T)          { runScenario(t, "bandwidth") }
+func TestScenarioRemoteRead(t *testing.T)         { runScenario(t, "remote-read") }
+func TestScenarioLeases(t *testing.T)             { runScenario(t, "leases") }
+func TestScenarioMetadata(t *testing.T)           { runScenario(t, "metadata") }
+func TestScenarioHeal(t *testing.T)               { runScenario(t, "heal") }
+func TestScenarioFailoverSynced(t *testing.T)     { runScenario(t, "failover-synced") }
+func TestScenarioFailoverLocalOnly(t *testing.T)  { runScenario(t, "failover-local-only") }
+func TestScenarioPartitionReconcile(t *testing.T) { runScenario(t, "partition-reconcile") }
+func TestScenarioScrub(t *testing.T)              { runScenario(t, "scrub") }
+func TestScenarioGC(t *testing.T)                 { runScenario(t, "gc") }
+func TestScenarioOutage(t *testing.T)             { runScenario(t, "outage") }
 
 // TestLossyLinks: with 1 % of packets lost on every long link, leases
 // still move with one content, and replication still converges.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -112,4 +113,42 @@ func statusAt(t *testing.T, addr string) *statusReport {
 	var r statusReport
 	require.NoError(t, json.Unmarshal(out, &r), "%s", out)
 	return &r
+}
+
+// TestE2EReadAroundBadBlock: with scrubbing off, a reader whose local
+// copy has a bad block gets the right bytes from another copy, never an
+// error or wrong data; the block it hit is reported, and the copy is
+// repaired. A file with one copy only keeps failing that block with EIO:
+// nothing is invented.
+func TestE2EReadAroundBadBlock(t *testing.T) {
+	needE2E(t)
+	meta, sites := startSitesWithDS(t, nil, []string{"--scrub-rate", "off"}, "perth", "london")
+	mc, err := rpc.Dial(meta.addr(), nil)
+	require.NoError(t, err)
+	defer mc.Close()
+	want := randomData(71, 2<<20)
+	require.NoError(t, os.WriteFile(filepath.Join(sites["perth"].mnt, "f"), want, 0o644))
+	rec := chunkRecords(t, mc, filepath.Join(sites["perth"].mnt, "f"))[0]
+	requireSameCopies(t, uint64(rec.ID), sites["perth"].ds, sites["london"].ds)
+
+	data := flipBytes(t, sites["london"].ds.dir, uint64(rec.ID), 3<<16+1)
+	got, err := os.ReadFile(filepath.Join(sites["london"].mnt, "f"))
+	require.NoError(t, err, "the read goes around london's bad block")
+	require.True(t, bytes.Equal(want, got), "and reads the right bytes")
+	require.Eventually(t, func() bool { return len(statusAt(t, meta.addr()).Damaged) > 0 },
+		30*time.Second, 200*time.Millisecond, "the bad block the reader hit was never reported")
+	require.Eventually(t, func() bool { return len(statusAt(t, meta.addr()).Damaged) == 0 },
+		60*time.Second, 200*time.Millisecond, "the damaged copy was never repaired")
+	requireUnflipped(t, data, 3<<16+1)
+
+	one := filepath.Join(sites["perth"].mnt, "one")
+	setPolicyFile(t, one, "target_copies: 1\n")
+	require.NoError(t, os.WriteFile(filepath.Join(one, "f"), want, 0o644))
+	rec = chunkRecords(t, mc, filepath.Join(one, "f"))[0]
+	require.Equal(t, []string{"perth"}, copySites(rec))
+	flipBytes(t, sites["perth"].ds.dir, uint64(rec.ID), 5<<16)
+	for range 2 {
+		_, err = os.ReadFile(filepath.Join(sites["london"].mnt, "one", "f"))
+		require.ErrorIs(t, err, syscall.EIO, "a single damaged copy: the block stays unreadable")
+	}
 }
