@@ -35,6 +35,14 @@ func stopFailing(t *testing.T, ts *testServer) {
 	ts.client.Close()
 }
 
+// requireAfterRestart starts the dataserver in dir again, on a disk that
+// works, and requires w's chunk to hold what w acknowledged.
+func requireAfterRestart(t *testing.T, dir string, w *modelWriter) {
+	ts, _ := faultyServer(t, dir)
+	w.c = ts.client
+	w.requireOn(ts.client, "after the restart")
+}
+
 // fault is what the server would report in its next heartbeat.
 func (ts *testServer) fault() string { return ts.heartbeat("test").Fault }
 
@@ -111,9 +119,7 @@ func TestChunkFileSyncFailureUnderAppends(t *testing.T) {
 
 	stopFailing(t, ts)
 	rules.Clear()
-	ts, _ = faultyServer(t, dir)
-	w.c = ts.client
-	w.requireOn(ts.client, "after the restart")
+	requireAfterRestart(t, dir, w)
 }
 
 // TestCheckpointEIO: while the checkpoint file cannot be synced, writers
@@ -134,9 +140,7 @@ func TestCheckpointEIO(t *testing.T) {
 	rules.Clear()
 	require.Eventually(t, func() bool { return ts.fault() == "" }, 10*time.Second, 20*time.Millisecond)
 	ts.stop(t)
-	ts, _ = faultyServer(t, dir)
-	w.c = ts.client
-	w.requireOn(ts.client, "after the restart")
+	requireAfterRestart(t, dir, w)
 }
 
 // TestJournalWriteTornByENOSPC: a journal append that reaches the disk
@@ -156,9 +160,7 @@ func TestJournalWriteTornByENOSPC(t *testing.T) {
 	syncedWrites(t, w, r, 4)
 
 	ts.stop(t)
-	ts, _ = faultyServer(t, dir)
-	w.c = ts.client
-	w.requireOn(ts.client, "after the restart")
+	requireAfterRestart(t, dir, w)
 }
 
 // TestChunkReadEIO: a read the disk fails is an EIO to the reader, never
