@@ -24,6 +24,12 @@ func (c *ChunkRecord) DecodeMsgpack(d *msgpack.Decoder) error {
 	return decodeGrowable(d, reflect.ValueOf(c).Elem())
 }
 
+// DecodeMsgpack decodes a queued deletion of any field count
+// (decodeGrowable).
+func (d *deletion) DecodeMsgpack(dec *msgpack.Decoder) error {
+	return decodeGrowable(dec, reflect.ValueOf(d).Elem())
+}
+
 // decodeGrowable decodes an array into the exported fields of the struct
 // v, in order, however many the array has.
 func decodeGrowable(d *msgpack.Decoder, v reflect.Value) error {

@@ -70,4 +70,17 @@ func TestGrowableRecords(t *testing.T) {
 	n := growNew{C: []int{9}}
 	require.NoError(t, msgpack.Unmarshal(b, &n))
 	require.Equal(t, growNew{A: 2, B: "x"}, n, "an older record's missing field is zero")
+
+	// A deletion queued before copies could be diverged.
+	type deletionV1 struct {
+		_msgpack struct{} `msgpack:",as_array"`
+		Chunk    ChunkID
+		Replicas []string
+		Queued   int64
+	}
+	b, err = msgpack.Marshal(&deletionV1{Chunk: 9, Replicas: []string{"perth"}, Queued: 5})
+	require.NoError(t, err)
+	var del deletion
+	require.NoError(t, decode([]byte("k"), b, &del))
+	require.Equal(t, deletion{Chunk: 9, Replicas: []string{"perth"}, Queued: 5}, del)
 }
