@@ -52,7 +52,9 @@ func decodeGrowable(d *msgpack.Decoder, v reflect.Value) error {
 			}
 			continue
 		}
-		if err := d.DecodeValue(fields[i].Addr()); err != nil {
+		// The field itself, settable: through a pointer to it, msgpack
+		// would decode a nil by setting the pointer, which it cannot.
+		if err := d.DecodeValue(fields[i]); err != nil {
 			return fmt.Errorf("%s.%s: %w", v.Type(), names[i], err)
 		}
 	}

@@ -83,4 +83,13 @@ func TestGrowableRecords(t *testing.T) {
 	var del deletion
 	require.NoError(t, decode([]byte("k"), b, &del))
 	require.Equal(t, deletion{Chunk: 9, Replicas: []string{"perth"}, Queued: 5}, del)
+
+	// Nil slices and maps are encoded as nil, and decode as such.
+	for _, rec := range []any{&ChunkRecord{ID: 1}, &deletion{Chunk: 2}, &Attr{Ino: 3}} {
+		b, err := msgpack.Marshal(rec)
+		require.NoError(t, err)
+		back := reflect.New(reflect.TypeOf(rec).Elem()).Interface()
+		require.NoError(t, decode([]byte("k"), b, back))
+		require.Equal(t, rec, back)
+	}
 }

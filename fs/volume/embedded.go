@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lis-fs/lis/dataserver"
 	"github.com/lis-fs/lis/fs"
@@ -40,6 +41,17 @@ type Volume struct {
 	server  *fuse.Server
 	client  *fs.FS
 	closers []func(context.Context) error // run in reverse order after unmount
+}
+
+// Collectors returns the metrics of an embedded volume's in-process
+// metaservice (its KV transactions among them); none for a volume that
+// reaches a remote metaservice, whose calls the mount counts itself
+// (lis_mount_*).
+func (v *Volume) Collectors() []prometheus.Collector {
+	if v.meta == nil {
+		return nil
+	}
+	return v.meta.Collectors()
 }
 
 // MetaSocket is the metaservice's socket address of an embedded volume.

@@ -66,6 +66,7 @@ type Report struct {
 	Elapsed        time.Duration
 	TarSource      string
 	Values         map[string]map[string]float64 // metric → target → value
+	Txns           map[string]float64            // metric → Lis's metadata transactions per operation
 	Memory         []memRow
 	HighWater      uint64 // largest VmHWM of a Lis daemon
 	ManyCreateTime time.Duration
@@ -74,7 +75,7 @@ type Report struct {
 
 func newReport(cfg Config, work string) *Report {
 	return &Report{Config: cfg, Machine: machine(work), LoadBefore: loadAvg(), Started: time.Now(),
-		Values: map[string]map[string]float64{}}
+		Values: map[string]map[string]float64{}, Txns: map[string]float64{}}
 }
 
 func (r *Report) record(metric, target string, v float64) {
@@ -102,8 +103,8 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "## Lis benchmark, %s\n\n", r.Started.Format("2006-01-02 15:04"))
 	fmt.Fprintf(w, "Command: `%s`  \n%s  \nLoad average %s before, %s after; run took %s.\n\n",
 		r.Command, r.Machine, r.LoadBefore, r.LoadAfter, r.Elapsed.Round(time.Second))
-	fmt.Fprintln(w, "| workload | unit | raw disk | go-fuse loopback | Lis | Lis/loopback | target | met | Lis/raw |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---|---|---:|")
+	fmt.Fprintln(w, "| workload | unit | raw disk | go-fuse loopback | Lis | Lis/loopback | target | met | Lis/raw | Lis metadata txns/op |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---|---|---:|---:|")
 	for _, m := range metricInfos {
 		vals := r.Values[m.key]
 		if vals == nil {
@@ -111,8 +112,8 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		}
 		lis, loop, raw := vals[lisName], vals[loopbackName], vals[rawName]
 		ratio, goal, met := ratioCells(m, lis, loop)
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", m.title(cfg), m.unit,
-			num(raw), num(loop), num(lis), ratio, goal, met, ratioOnly(lis, raw))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", m.title(cfg), m.unit,
+			num(raw), num(loop), num(lis), ratio, goal, met, ratioOnly(lis, raw), txnsCell(r.Txns, m.key))
 	}
 	r.writeMemory(w)
 	if len(r.Notes) > 0 {
@@ -196,4 +197,14 @@ func human(n int64) string {
 		}
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// txnsCell is the metadata transactions per operation of metric, if
+// counted.
+func txnsCell(txns map[string]float64, metric string) string {
+	v, ok := txns[metric]
+	if !ok {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", v)
 }

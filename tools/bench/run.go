@@ -23,6 +23,9 @@ type bench struct {
 	// progress counts operations of workloads that report them (for the
 	// stall watchdog).
 	progress atomic.Int64
+	// txns is how many metadata transactions the last measure made on a
+	// target that counts them (-1: not counted).
+	txns float64
 }
 
 // Run mounts the three targets under cfg.Dir, runs the selected workloads
@@ -205,9 +208,15 @@ func (b *bench) measure(t *target, phase string, fn func() error) (time.Duration
 			return 0, err
 		}
 	}
+	before := b.countTxns(t)
 	start := time.Now()
 	err := fn()
 	d := time.Since(start)
+	if after := b.countTxns(t); before >= 0 && after >= 0 {
+		b.txns = after - before
+	} else {
+		b.txns = -1
+	}
 	if rec != nil {
 		if perr := rec.stop(); perr != nil && err == nil {
 			err = perr

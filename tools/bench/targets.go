@@ -28,6 +28,9 @@ type target struct {
 	close func() error
 	// pid is the process serving the target (0: none, or this one).
 	pid func() int
+	// txns reads how many metadata transactions the target has made so
+	// far (nil: it has no metaservice).
+	txns func() (float64, error)
 }
 
 const (
@@ -89,11 +92,16 @@ func newLoopback(work string) (*target, error) {
 // lisMount is a Lis embedded volume mounted by the real lis binary.
 type lisMount struct {
 	bin, data, mnt, opts string
+	metrics              string // the daemon's --metrics address
 }
 
 func newLis(work, bin, opts string) (*target, error) {
 	m := &lisMount{bin: bin, data: filepath.Join(work, "lis-data"), mnt: filepath.Join(work, "lis-mnt"), opts: opts}
 	if err := os.MkdirAll(m.mnt, 0o755); err != nil {
+		return nil, err
+	}
+	var err error
+	if m.metrics, err = freeLoopbackAddr(); err != nil {
 		return nil, err
 	}
 	if err := m.mount(); err != nil {
@@ -110,11 +118,12 @@ func newLis(work, bin, opts string) (*target, error) {
 			return m.mount()
 		},
 		close: m.shutdown,
-		pid:   m.pid}, nil
+		pid:   m.pid,
+		txns:  func() (float64, error) { return scrapeCounter(m.metrics, kvTxnsMetric) }}, nil
 }
 
 func (m *lisMount) mount() error {
-	args := []string{"mount", "--data-dir", m.data}
+	args := []string{"mount", "--data-dir", m.data, "--metrics", m.metrics}
 	if m.opts != "" {
 		args = append(args, "-o", m.opts)
 	}

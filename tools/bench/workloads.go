@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -202,6 +203,9 @@ func smallFiles(ctx context.Context, b *bench, t *target) error {
 			return fmt.Errorf("%s: %w", ph.m, err)
 		}
 		b.rep.record(ph.m, t.name, float64(len(names))/d.Seconds())
+		if t.name == lisName {
+			b.recordTxns(ph.m, len(names))
+		}
 	}
 	return os.Remove(dir)
 }
@@ -226,5 +230,22 @@ func tarExtract(ctx context.Context, b *bench, t *target) error {
 		return err
 	}
 	b.rep.record(mTar, t.name, d.Seconds())
+	if t.name == lisName {
+		n, err := countTree(dir)
+		if err != nil {
+			return err
+		}
+		b.recordTxns(mTar, n)
+	}
 	return nil
+}
+
+// countTree counts the files and directories under dir.
+func countTree(dir string) (int, error) {
+	n := 0
+	err := filepath.WalkDir(dir, func(_ string, _ fs.DirEntry, err error) error {
+		n++
+		return err
+	})
+	return n - 1, err // dir itself is not an entry of the archive
 }

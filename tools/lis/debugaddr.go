@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/lis-fs/lis/fs/volume"
 	"github.com/lis-fs/lis/metaservice/msgrpc"
 )
 
@@ -46,4 +47,15 @@ func serveDebug(addr string) error {
 		}
 	}()
 	return nil
+}
+
+// registerVolumeMetrics adds the volume's own metrics (an embedded
+// volume's metaservice) to those serveDebug serves. A failure is logged:
+// the volume serves without them.
+func registerVolumeMetrics(v *volume.Volume) {
+	for _, c := range v.Collectors() {
+		if err := prometheus.Register(c); err != nil {
+			slog.Warn("the volume's metrics are not served", "err", err)
+		}
+	}
 }

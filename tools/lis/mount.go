@@ -137,6 +137,9 @@ func serveMount(ctx context.Context, mc *mountConfig, mnt string) error {
 		}
 	}
 	v, err := mountVolume(ctx, mc, mnt)
+	if err == nil && mc.debugAddr != "" {
+		registerVolumeMetrics(v)
+	}
 	if err != nil {
 		notifyReady(err)
 		return err
