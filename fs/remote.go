@@ -20,14 +20,17 @@ import (
 // to open: never an older state). The co-located dataserver serves it
 // when its copy is that recent; otherwise the nearest dataserver that has
 // it does. end is how much of the chunk the file uses (readahead stops
-// there). A local copy with a bad block (EIO: its dataserver reports it
-// and has it repaired) is read around: another copy serves the read.
+// there). A local replica copy with a bad block (EIO: its dataserver
+// reports it and has it repaired) is read around: another copy at the
+// version serves the read. A local primary copy is not: only it may hold
+// this client's latest writes, and a replica's older bytes would be a
+// stale read; the repair moves the chunk to a current replica first.
 func (f *FS) readChunk(ctx context.Context, ref *chunkRef, off int64, dst []byte, end int64) error {
 	v, err := f.data.Read(ctx, ref.id, off, dst)
 	switch {
 	case err == nil && v >= ref.version:
 		return nil
-	case isErrno(err, syscall.EIO) && ref.version > 0:
+	case isErrno(err, syscall.EIO) && ref.version > 0 && ref.primary != f.data.ID():
 		if rerr := f.remote.read(ctx, ref, off, dst, end); rerr != nil {
 			return fmt.Errorf("%w (and no other copy served it: %v)", err, rerr)
 		}
