@@ -75,7 +75,7 @@ func place(p policy.Policy, primary string, list []DataserverStatus, holding []s
 func Candidates(list []DataserverStatus) []replicaset.Dataserver {
 	out := make([]replicaset.Dataserver, len(list))
 	for i, d := range list {
-		out[i] = replicaset.Dataserver{ID: d.ID, Site: d.Site, Region: d.Region, Free: d.Free, Up: d.Liveness == registry.Up && d.Fault == ""}
+		out[i] = replicaset.Dataserver{ID: d.ID, Site: d.Site, Region: d.Region, Free: d.Free, Up: d.Liveness == registry.Up, Faulty: d.Fault != ""}
 	}
 	return out
 }

@@ -12,6 +12,10 @@ type Dataserver struct {
 	ID, Site, Region string
 	Free             int64 // bytes it may still take
 	Up               bool  // heard from recently (not suspect or down)
+	// Faulty: it reports a disk fault. It takes no new copy, but the
+	// copies it holds stay where they are (a fault may pass; moving them
+	// would ship every chunk again).
+	Faulty bool
 }
 
 // Choose returns the IDs of the dataservers that should hold a chunk
@@ -27,7 +31,7 @@ func Choose(p policy.Policy, primary string, registry []Dataserver, holding []st
 	}
 	chosen := []Dataserver{byID[primary]}
 	chosen[0].ID = primary
-	pool := eligible(p, primary, registry)
+	pool := eligible(p, primary, registry, holding)
 	if p.PerRegion {
 		chosen = perRegion(p, chosen, pool, holding)
 	} else {
@@ -44,11 +48,12 @@ func Choose(p policy.Policy, primary string, registry []Dataserver, holding []st
 	return ids
 }
 
-// eligible returns the dataservers that may take a copy, sorted by ID.
-func eligible(p policy.Policy, primary string, registry []Dataserver) []Dataserver {
+// eligible returns the dataservers that may take a copy, or keep the
+// one they hold (holding), sorted by ID.
+func eligible(p policy.Policy, primary string, registry []Dataserver, holding []string) []Dataserver {
 	var out []Dataserver
 	for _, d := range registry {
-		if d.ID == primary || !d.Up || d.Free <= 0 {
+		if d.ID == primary || !d.Up || d.Free <= 0 || d.Faulty && !slices.Contains(holding, d.ID) {
 			continue
 		}
 		if p.Regions != nil && !slices.Contains(p.Regions, d.Region) {

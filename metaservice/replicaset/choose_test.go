@@ -86,3 +86,17 @@ func reversed(ds []Dataserver) []Dataserver {
 	}
 	return out
 }
+
+// TestChooseFaulty: a dataserver reporting a disk fault takes no new copy
+// but keeps the one it holds.
+func TestChooseFaulty(t *testing.T) {
+	reg := append([]Dataserver(nil), cluster...)
+	for i := range reg {
+		if reg[i].ID == "london-2" {
+			reg[i].Faulty = true
+		}
+	}
+	require.Equal(t, []string{"perth-1", "london-1"}, Choose(copies(2), "perth-1", reg, nil), "no new copy on it")
+	require.Equal(t, []string{"perth-1", "london-2"}, Choose(copies(2), "perth-1", reg, []string{"london-2"}),
+		"the copy it holds stays")
+}

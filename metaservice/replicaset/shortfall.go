@@ -13,7 +13,7 @@ import (
 // N. These are warnings, not errors: a chunk then has what the cluster
 // can give (and is under goal), and regions may grow.
 func Shortfalls(p policy.Policy, registry []Dataserver) []string {
-	usable := eligible(p, "", registry)
+	usable := eligible(p, "", registry, nil)
 	perRegion := map[string]int{}
 	for _, d := range usable {
 		perRegion[d.Region]++
