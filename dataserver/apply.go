@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lis-fs/lis/dataserver/chunkstore"
+	"github.com/lis-fs/lis/journal"
 )
 
 // applyLoop is the applier: it waits for queued mutations to become
@@ -131,7 +132,7 @@ func (e *engine) applyDelete(it queued) error {
 	cs := it.cs
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if err := e.removeFiles(cs, it.m); err != nil {
+	if err := e.removeFiles(cs, it.m, it.lsn); err != nil {
 		return err
 	}
 	cs.file = nil
@@ -141,12 +142,21 @@ func (e *engine) applyDelete(it queued) error {
 }
 
 // removeFiles removes cs's files, or quarantines them, as the delete m
-// says.
-func (e *engine) removeFiles(cs *chunkState, m *Mutation) error {
+// (journaled at lsn) says. The quarantine is named by lsn, so a replay of
+// m finishes it rather than making another. The copy is persisted first
+// so that its sidecar vouches for its data; a disk that will not allow
+// that does not stop the quarantine (nor every write after it).
+func (e *engine) removeFiles(cs *chunkState, m *Mutation, lsn journal.LSN) error {
 	if m.Arg != argQuarantine {
 		return e.store.Remove(cs.id, cs.file)
 	}
-	if err := e.store.Quarantine(cs.id, cs.file); err != nil {
+	if cs.file != nil && !e.store.Quarantined(cs.id, uint64(lsn)) {
+		if err := e.store.Persist(cs.file); err != nil {
+			e.log.Warn("quarantining a copy as it is: its sidecar may not vouch for its last writes",
+				"chunk", fmt.Sprintf("%x", cs.id), "err", err)
+		}
+	}
+	if err := e.store.Quarantine(cs.id, cs.file, uint64(lsn)); err != nil {
 		return err
 	}
 	e.log.Warn("chunk copy quarantined: it diverged from the chunk's other copies",

@@ -22,6 +22,9 @@ const (
 	// applier-forced syncs, no checkpoints), so a test knows what is
 	// durable.
 	childLazyEnv = "LIS_DS_CHILD_LAZY"
+	// childNoCheckpointEnv=1: mutations are applied as usual, but no
+	// checkpoint is taken, so a restart replays every one of them.
+	childNoCheckpointEnv = "LIS_DS_CHILD_NOCKPT"
 	// childNoFileEnv=N: run with RLIMIT_NOFILE N (and the default
 	// MaxOpenChunks it implies).
 	childNoFileEnv = "LIS_DS_CHILD_NOFILE"
@@ -43,6 +46,9 @@ func runChild(dir string) int {
 	}
 	if os.Getenv(childLazyEnv) == "1" {
 		cfg.ApplyDelay, cfg.CheckpointInterval = time.Hour, time.Hour
+	}
+	if os.Getenv(childNoCheckpointEnv) == "1" {
+		cfg.CheckpointInterval = time.Hour
 	}
 	if s := os.Getenv(childNoFileEnv); s != "" {
 		n, err := strconv.ParseUint(s, 10, 64)

@@ -5,7 +5,7 @@ import "github.com/lis-fs/lis/metaservice/registry"
 // quarantineReport lists the quarantined copies for a heartbeat: the
 // directory itself, so that copies an operator deleted leave the report.
 func (e *engine) quarantineReport() ([]registry.QuarantinedCopy, int) {
-	all, err := e.store.Quarantined()
+	all, err := e.store.QuarantinedCopies()
 	if err != nil {
 		e.log.Warn("list quarantined copies", "err", err)
 	}

@@ -39,7 +39,7 @@ func (e *engine) recover() error {
 			return fmt.Errorf("journal record %d: %w", r.LSN, err)
 		}
 		replayed++
-		return e.replay(&m)
+		return e.replay(&m, r.LSN)
 	})
 	if err != nil {
 		return fmt.Errorf("dataserver: recover: %w", err)
@@ -121,10 +121,10 @@ func (e *engine) loadChunks() error {
 }
 
 // replay applies one journal record directly to its chunk file.
-func (e *engine) replay(m *Mutation) error {
+func (e *engine) replay(m *Mutation, lsn journal.LSN) error {
 	cs := e.getOrCreate(m.Chunk)
 	if m.Op == OpDelete {
-		if err := e.removeFiles(cs, m); err != nil {
+		if err := e.removeFiles(cs, m, lsn); err != nil {
 			return err
 		}
 		e.logical.Add(-cs.size)

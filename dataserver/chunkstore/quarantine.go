@@ -6,17 +6,28 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
+
+	"github.com/lis-fs/lis/journal/diskfs"
 )
 
 // Quarantine. A copy that diverged from its chunk's other copies (it
 // took writes as primary that no other copy saw before it was failed
 // over) must never be served again, but it may hold the only trace of
 // writes a user wants back. So it is not removed: its sidecar and data
-// file move to DIR/quarantine, named by chunk and version, where an
-// operator can read them (the sidecar's checksums still vouch for the
-// data) and delete them by hand. The store no longer knows the chunk.
+// file go to DIR/quarantine, where an operator can read them (the
+// sidecar's checksums vouch for the data when the caller persisted the
+// chunk first) and delete them by hand. The store no longer knows the
+// chunk.
+//
+// A quarantine must survive being cut short and replayed (the caller
+// journals it): its name is fixed by the caller (the delete record's
+// LSN), both files are linked into the quarantine before either original
+// goes, and a replay finds what is already there and only finishes.
 
 // QuarantineDir is the directory, under the store's, that holds
 // quarantined copies.
@@ -25,68 +36,93 @@ const QuarantineDir = "quarantine"
 // QuarantinedCopy is one quarantined copy.
 type QuarantinedCopy struct {
 	Chunk   uint64
-	Version uint64
+	Version uint64    // from its sidecar; 0 if that is missing or unreadable
 	At      time.Time // when it was quarantined
-	Path    string    // its data file
+	Path    string    // its data file (its sidecar, if the data file is gone)
 }
 
-// Quarantine persists c's state (snapshot: data fdatasynced, sidecar
-// written), closes it, and moves chunk id's files into the quarantine
-// directory. Files already gone (a quarantine replayed after a crash)
-// are skipped.
-func (s *Store) Quarantine(id uint64, c *Chunk) error {
-	if c != nil {
-		snap, err := c.Snapshot()
-		if err == nil {
-			err = s.Checkpoint([]Snapshot{snap})
-		}
-		if err == nil {
-			err = c.Close()
-		}
-		if err != nil {
-			return fmt.Errorf("quarantine chunk %x: %w", id, err)
-		}
-	}
-	side, err := s.readSidecar(id)
+// Persist makes c's state durable (data fdatasynced, sidecar written), so
+// that a quarantined copy's sidecar matches its data.
+func (s *Store) Persist(c *Chunk) error {
+	snap, err := c.Snapshot()
 	if err != nil {
-		return fmt.Errorf("quarantine chunk %x: %w", id, err)
+		return err
 	}
-	return s.moveToQuarantine(id, side.Meta.Version)
+	return s.Checkpoint([]Snapshot{snap})
 }
 
-// moveToQuarantine moves the sidecar first, as Remove removes it first:
-// a move cut short leaves a data file without sidecar, which reopens
-// empty, and the replayed quarantine moves the rest.
-func (s *Store) moveToQuarantine(id, version uint64) error {
-	dir := filepath.Join(s.dir, QuarantineDir)
-	if err := s.fs.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("quarantine chunk %x: %w", id, err)
-	}
-	stem := filepath.Join(dir, fmt.Sprintf("%016x-v%d-%d", id, version, time.Now().UnixNano()))
-	moved := false
-	for _, m := range [][2]string{{s.metaPath(id), stem + ".meta"}, {s.dataPath(id), stem + ".dat"}} {
-		err := s.fs.Rename(m[0], m[1])
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-		case err != nil:
-			return fmt.Errorf("quarantine chunk %x: %w", id, err)
-		default:
-			moved = true
+// Quarantined reports whether chunk id's copy is in the quarantine whole
+// under tag.
+func (s *Store) Quarantined(id, tag uint64) bool {
+	stem := s.quarantineStem(id, tag)
+	for _, ext := range []string{".meta", ".dat"} {
+		if _, err := s.fs.Stat(stem + ext); err != nil {
+			return false
 		}
 	}
-	if !moved {
-		return nil
+	return true
+}
+
+// Quarantine closes c (if not nil) and moves chunk id's files into the
+// quarantine under tag, a number the caller keeps for this quarantine (a
+// replay passes the same). Files already moved are skipped.
+func (s *Store) Quarantine(id uint64, c *Chunk, tag uint64) error {
+	if c != nil {
+		if err := c.Close(); err != nil {
+			return fmt.Errorf("quarantine chunk %x: %w", id, err)
+		}
 	}
-	if err := s.syncDir(dir); err != nil {
-		return err
+	if err := s.ensureQuarantineDir(); err != nil {
+		return fmt.Errorf("quarantine chunk %x: %w", id, err)
+	}
+	stem := s.quarantineStem(id, tag)
+	linked, found := false, false
+	for _, m := range [][2]string{{s.metaPath(id), stem + ".meta"}, {s.dataPath(id), stem + ".dat"}} {
+		err := s.fs.Link(m[0], m[1])
+		switch {
+		case err == nil:
+			linked, found = true, true
+		case errors.Is(err, os.ErrExist):
+			found = true
+		case errors.Is(err, os.ErrNotExist):
+		default:
+			return fmt.Errorf("quarantine chunk %x: %w", id, err)
+		}
+	}
+	if !found {
+		return nil // no files: moved by the run this one replays, or never written
+	}
+	if linked {
+		if err := s.syncDir(filepath.Join(s.dir, QuarantineDir)); err != nil {
+			return err
+		}
+	}
+	if err := s.Remove(id, nil); err != nil {
+		return fmt.Errorf("quarantine chunk %x: %w", id, err)
 	}
 	return s.syncDir(s.subdir(id))
 }
 
-var quarantineName = regexp.MustCompile(`^([0-9a-f]{16})-v([0-9]+)-([0-9]+)\.dat$`)
+func (s *Store) quarantineStem(id, tag uint64) string {
+	return filepath.Join(s.dir, QuarantineDir, fmt.Sprintf("%016x-q%d", id, tag))
+}
 
-// Quarantined lists the quarantined copies, by chunk and version.
-func (s *Store) Quarantined() ([]QuarantinedCopy, error) {
+// ensureQuarantineDir makes the quarantine directory, durably.
+func (s *Store) ensureQuarantineDir() error {
+	dir := filepath.Join(s.dir, QuarantineDir)
+	if _, err := s.fs.Stat(dir); err == nil {
+		return nil
+	}
+	if err := s.fs.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return s.syncDir(s.dir)
+}
+
+var quarantineName = regexp.MustCompile(`^([0-9a-f]{16})-q([0-9]+)\.(dat|meta)$`)
+
+// QuarantinedCopies lists the quarantined copies, oldest first.
+func (s *Store) QuarantinedCopies() ([]QuarantinedCopy, error) {
 	dir := filepath.Join(s.dir, QuarantineDir)
 	ents, err := s.fs.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -96,15 +132,44 @@ func (s *Store) Quarantined() ([]QuarantinedCopy, error) {
 		return nil, fmt.Errorf("list quarantined copies: %w", err)
 	}
 	var out []QuarantinedCopy
-	for _, e := range ents {
+	for _, e := range ents { // by name: a copy's .dat comes before its .meta
 		m := quarantineName.FindStringSubmatch(e.Name())
 		if m == nil {
 			continue
 		}
 		id, _ := strconv.ParseUint(m[1], 16, 64)
-		v, _ := strconv.ParseUint(m[2], 10, 64)
-		at, _ := strconv.ParseInt(m[3], 10, 64)
-		out = append(out, QuarantinedCopy{Chunk: id, Version: v, At: time.Unix(0, at), Path: filepath.Join(dir, e.Name())})
+		stem := filepath.Join(dir, m[1]+"-q"+m[2])
+		if n := len(out); n > 0 && strings.HasPrefix(out[n-1].Path, stem+".") {
+			continue
+		}
+		out = append(out, QuarantinedCopy{Chunk: id, Version: s.quarantinedVersion(stem), At: changedAt(e), Path: filepath.Join(dir, e.Name())})
 	}
-	return out, nil // ReadDir sorts by name: by chunk, then version and time
+	slices.SortStableFunc(out, func(a, b QuarantinedCopy) int { return a.At.Compare(b.At) })
+	return out, nil
+}
+
+// quarantinedVersion reads the version in a quarantined copy's sidecar.
+func (s *Store) quarantinedVersion(stem string) uint64 {
+	raw, err := diskfs.ReadFile(s.fs, stem+".meta")
+	if err != nil {
+		return 0
+	}
+	side, err := decodeSidecar(raw)
+	if err != nil {
+		return 0
+	}
+	return side.Meta.Version
+}
+
+// changedAt is when a directory entry's inode last changed: for a
+// quarantined file, when it was linked there.
+func changedAt(e os.DirEntry) time.Time {
+	fi, err := e.Info()
+	if err != nil {
+		return time.Time{}
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return time.Unix(st.Ctim.Sec, st.Ctim.Nsec)
+	}
+	return fi.ModTime()
 }

@@ -18,13 +18,14 @@ const (
 	OpAllocate
 	OpRemove
 	OpRename
+	OpLink
 	OpMkdir
 	OpReadDir
 	OpStat
 	OpLock
 )
 
-var opNames = [...]string{"open", "read", "write", "sync", "truncate", "allocate", "remove", "rename", "mkdir", "readdir", "stat", "lock"}
+var opNames = [...]string{"open", "read", "write", "sync", "truncate", "allocate", "remove", "rename", "link", "mkdir", "readdir", "stat", "lock"}
 
 func (o Op) String() string { return opNames[o] }
 
@@ -67,8 +68,14 @@ func (f *Faulty) Remove(name string) error {
 	return f.do(OpRemove, name, func() error { return f.fs.Remove(name) })
 }
 
+// Rename is failed by rules that match newname.
 func (f *Faulty) Rename(oldname, newname string) error {
 	return f.do(OpRename, newname, func() error { return f.fs.Rename(oldname, newname) })
+}
+
+// Link is failed by rules that match newname, as Rename is.
+func (f *Faulty) Link(oldname, newname string) error {
+	return f.do(OpLink, newname, func() error { return f.fs.Link(oldname, newname) })
 }
 
 func (f *Faulty) MkdirAll(dir string, perm os.FileMode) error {

@@ -25,6 +25,7 @@ func (osFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
 
 func (osFS) Remove(name string) error                    { return os.Remove(name) }
 func (osFS) Rename(oldname, newname string) error        { return os.Rename(oldname, newname) }
+func (osFS) Link(oldname, newname string) error          { return os.Link(oldname, newname) }
 func (osFS) MkdirAll(dir string, perm os.FileMode) error { return os.MkdirAll(dir, perm) }
 func (osFS) ReadDir(dir string) ([]os.DirEntry, error)   { return os.ReadDir(dir) }
 func (osFS) Stat(name string) (os.FileInfo, error)       { return os.Stat(name) }
@@ -50,7 +51,7 @@ type osFile struct{ *os.File }
 func (f osFile) WritevAt(bufs [][]byte, off int64) (int, error) {
 	const iovMax = 1024
 	fd, total := int(f.Fd()), 0
-	bufs = slices.Clone(bufs) // advanced below; the caller's stays as it was
+	bufs = advance(slices.Clone(bufs), 0) // advanced below; the caller's stays as it was
 	for len(bufs) > 0 {
 		n, err := unix.Pwritev(fd, bufs[:min(len(bufs), iovMax)], off)
 		switch {
@@ -67,7 +68,9 @@ func (f osFile) WritevAt(bufs [][]byte, off int64) (int, error) {
 	return total, nil
 }
 
-// advance drops n written bytes from the front of bufs.
+// advance drops n written bytes from the front of bufs, and the empty
+// buffers there (a pwritev of nothing but empty ones would write 0 bytes,
+// which is taken for a short write).
 func advance(bufs [][]byte, n int) [][]byte {
 	for n > 0 {
 		if n < len(bufs[0]) {
@@ -112,7 +115,11 @@ func (f osFile) StartWriteback(off, n int64) {
 // Sync is fsync, named so in its errors.
 func (f osFile) Sync() error {
 	if err := f.File.Sync(); err != nil {
-		return &os.PathError{Op: "fsync", Path: f.Name(), Err: errors.Unwrap(err)}
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return &os.PathError{Op: "fsync", Path: f.Name(), Err: pe.Err}
+		}
+		return err
 	}
 	return nil
 }
