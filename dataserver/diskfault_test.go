@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -153,10 +156,12 @@ func TestJournalWriteTornByENOSPC(t *testing.T) {
 	w := &modelWriter{t: t, c: ts.client, chunk: 5}
 	syncedWrites(t, w, r, 4)
 
+	before := activeSegmentSize(t, dir)
 	rules.Add(diskfs.Rule{Op: diskfs.OpWrite, Contains: "/journal/", Times: 1, Err: &diskfs.TornError{Err: syscall.ENOSPC}})
 	_, err := ts.client.Write(context.Background(), WriteReq{Chunk: 5, ExpectedVersion: w.version, Offset: 10, Data: randBytes(r, 8<<10)})
 	require.ErrorIs(t, err, syscall.ENOSPC)
 	require.Equal(t, 1, rules.Hits())
+	require.Equal(t, before, activeSegmentSize(t, dir), "the torn half is cut off the journal at once")
 	syncedWrites(t, w, r, 4)
 
 	ts.stop(t)
@@ -182,4 +187,16 @@ func TestChunkReadEIO(t *testing.T) {
 	damaged, _ := ts.e.damagedReport()
 	require.Empty(t, damaged, "an I/O error is not a bad checksum")
 	w.requireOn(ts.client, "once the disk answers")
+}
+
+// activeSegmentSize is the size of the newest journal segment file in a
+// dataserver's dir.
+func activeSegmentSize(t *testing.T, dir string) int64 {
+	segs, err := filepath.Glob(filepath.Join(dir, "journal", "*.seg"))
+	require.NoError(t, err)
+	require.NotEmpty(t, segs)
+	slices.Sort(segs)
+	fi, err := os.Stat(segs[len(segs)-1])
+	require.NoError(t, err)
+	return fi.Size()
 }

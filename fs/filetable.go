@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -114,6 +115,12 @@ type chunkRef struct {
 	mode        dataserver.ReplMode
 	leaseEpoch  uint64
 	leaseExpiry int64
+}
+
+// names reports whether the chunk's record names dataserver id as a
+// holder of a copy.
+func (r *chunkRef) names(id string) bool {
+	return r.primary == id || slices.ContainsFunc(r.replicas, func(x ms.Replica) bool { return x.Dataserver == id })
 }
 
 // open registers an open of the inode with attributes a (fresh from the

@@ -25,7 +25,16 @@ import (
 // version serves the read. A local primary copy is not: only it may hold
 // this client's latest writes, and a replica's older bytes would be a
 // stale read; the repair moves the chunk to a current replica first.
+// A local copy the record does not name is never read: it may be a
+// failed-over primary's, diverged, waiting to be quarantined.
 func (f *FS) readChunk(ctx context.Context, ref *chunkRef, off int64, dst []byte, end int64) error {
+	if !ref.names(f.data.ID()) {
+		if ref.version == 0 {
+			clear(dst) // nothing committed yet: no version to see
+			return nil
+		}
+		return f.remote.read(ctx, ref, off, dst, end)
+	}
 	v, err := f.data.Read(ctx, ref.id, off, dst)
 	switch {
 	case err == nil && v >= ref.version:

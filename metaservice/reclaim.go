@@ -124,26 +124,33 @@ func (t *tx) unqueueDeletion(chunk ChunkID, ids []string) error {
 	if err != nil || d == nil {
 		return err
 	}
-	k := deleteQueueKey(chunk)
-	// A copy that may have diverged goes first, wanted or not (placement
-	// does not choose its dataserver meanwhile: withoutDiverged).
+	// A copy that may have diverged goes first, wanted or not (setCopies
+	// does not add its dataserver meanwhile).
 	ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool {
 		_, diverged := d.Diverged[id]
 		return diverged
 	})
-	left := without(d.Replicas, ids)
+	t.putDeletion(d, without(d.Replicas, ids))
+	return nil
+}
+
+// putDeletion stores d with only the copies left to retire (the record
+// goes when none is).
+func (t *tx) putDeletion(d *deletion, left []string) {
+	k := deleteQueueKey(d.Chunk)
 	switch {
 	case len(left) == len(d.Replicas):
 	case len(left) == 0:
 		t.mustDelete(k)
 	default:
 		d.Replicas = left
-		for _, id := range ids {
-			delete(d.Diverged, id)
+		for id := range d.Diverged {
+			if !slices.Contains(left, id) {
+				delete(d.Diverged, id)
+			}
 		}
 		t.mustSet(k, encode(d))
 	}
-	return nil
 }
 
 // queuedDeletion returns chunk's queued deletion, or nil.
@@ -171,22 +178,20 @@ func (s *Service) reclaim(ctx context.Context, d Deletion) error {
 	if len(left) == len(d.Replicas) && len(left) > 0 {
 		return errors.Join(errs...)
 	}
+	retired := without(d.Replicas, left)
 	err := s.update(ctx, func(t *tx) error {
-		if len(left) == 0 {
-			t.mustDelete(deleteQueueKey(d.Chunk))
-			return nil
-		}
+		// Read again: copies may have been queued since d was listed. A
+		// copy retired here leaves the record only if it was retired as
+		// what the record says it is now (removed, or quarantined).
 		rec, err := t.queuedDeletion(d.Chunk)
 		if err != nil || rec == nil {
 			return err
 		}
-		rec.Replicas = left
-		for id := range rec.Diverged {
-			if !slices.Contains(left, id) {
-				delete(rec.Diverged, id)
-			}
-		}
-		t.mustSet(deleteQueueKey(d.Chunk), encode(rec))
+		t.putDeletion(rec, without(rec.Replicas, slices.DeleteFunc(slices.Clone(retired), func(id string) bool {
+			_, now := rec.Diverged[id]
+			_, then := d.Diverged[id]
+			return now != then
+		})))
 		return nil
 	})
 	return errors.Join(append(errs, err)...)

@@ -28,9 +28,14 @@ func (s *Service) repairPrimaryCopy(ctx context.Context, ino Ino, index uint32, 
 	if uint64(c.ID) != chunk || c.Primary != ds {
 		return nil // moved meanwhile: the copy is a replica now
 	}
-	// Look before fencing: a move that cannot happen should not cost the
-	// writer its lease.
-	if _, err := s.currentReplica(ctx, c, c.Version); err != nil {
+	// Look before fencing, at the primary's own version (the record's
+	// lags it): a move that cannot happen should not cost the writer its
+	// lease.
+	now, err := s.copyOf(ctx, ds, chunk, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := s.currentReplica(ctx, c, now.version); err != nil {
 		return err
 	}
 	old, err := s.fence(ctx, c)

