@@ -21,6 +21,10 @@ import (
 // again.
 const repairRetry = time.Minute
 
+// repairsPruneAt is how many remembered starts make due forget the old
+// ones (a pass over the map, not one per call).
+const repairsPruneAt = 1024
+
 // repairs remembers the repairs started, by chunk and dataserver.
 type repairs struct {
 	mu      sync.Mutex
@@ -39,9 +43,11 @@ func (r *repairs) due(chunk uint64, ds string, now time.Time) bool {
 	if r.started == nil {
 		r.started = map[string]time.Time{}
 	}
-	for old, t := range r.started { // only recent starts matter
-		if now.Sub(t) >= repairRetry {
-			delete(r.started, old)
+	if len(r.started) >= repairsPruneAt { // only recent starts matter
+		for old, t := range r.started {
+			if now.Sub(t) >= repairRetry {
+				delete(r.started, old)
+			}
 		}
 	}
 	r.started[k] = now
