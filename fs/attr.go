@@ -43,25 +43,35 @@ func setTime(ns int64, sec *uint64, nsec *uint32) {
 	*sec, *nsec = uint64(s), uint32(n)
 }
 
-func (f *FS) fillEntry(a *ms.Attr, out *fuse.EntryOut) {
+// fillEntry answers with an entry; long says the metaservice holds it for
+// this session, so the kernel may keep it for CacheTimeout.
+func (f *FS) fillEntry(a *ms.Attr, out *fuse.EntryOut, long bool) {
 	f.files.looked(a.Ino) // the kernel takes a reference with the entry
 	out.NodeId = uint64(a.Ino)
 	out.Generation = 1
 	fillAttr(a, &out.Attr)
-	out.SetEntryTimeout(f.opts.EntryTimeout)
-	out.SetAttrTimeout(f.attrTimeout(a))
+	out.SetEntryTimeout(f.timeout(f.opts.EntryTimeout, long))
+	out.SetAttrTimeout(f.attrTimeout(a, long))
 }
 
-func (f *FS) fillAttrOut(a *ms.Attr, out *fuse.AttrOut) {
+func (f *FS) fillAttrOut(a *ms.Attr, out *fuse.AttrOut, long bool) {
 	fillAttr(a, &out.Attr)
-	out.SetTimeout(f.attrTimeout(a))
+	out.SetTimeout(f.attrTimeout(a, long))
 }
 
 // attrTimeout is how long the kernel may cache a's attributes. A file this
 // client is writing has its size in flux here, so the kernel must ask.
-func (f *FS) attrTimeout(a *ms.Attr) time.Duration {
+func (f *FS) attrTimeout(a *ms.Attr, long bool) time.Duration {
 	if a.Type() == syscall.S_IFREG && f.files.unconfirmed(a.Ino) {
 		return 0
 	}
-	return f.opts.AttrTimeout
+	return f.timeout(f.opts.AttrTimeout, long)
+}
+
+// timeout is short, or CacheTimeout for an answer held long.
+func (f *FS) timeout(short time.Duration, long bool) time.Duration {
+	if long && short > 0 {
+		return max(f.opts.CacheTimeout, short)
+	}
+	return short
 }

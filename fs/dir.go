@@ -10,15 +10,25 @@ import (
 
 // OpenDir implements fuse.RawFileSystem. The open is registered with the
 // metaservice, so a directory removed while open stays valid through its
-// descriptors, as POSIX asks. The kernel's offset is the metaservice's
+// descriptors, as POSIX asks; the registration is kept past the close
+// while the directory is cached long (diropens.go). The kernel's offset is the metaservice's
 // stable cookie, so a listing resumes correctly whatever changed in
 // between; a handle keeps the entries it fetched ahead (dirstream.go).
 func (f *FS) OpenDir(cancel <-chan struct{}, in *fuse.OpenIn, out *fuse.OpenOut) fuse.Status {
-	_, err := f.meta.Open(f.op(), f.cred(&in.InHeader), ms.Ino(in.NodeId), syscall.O_RDONLY, f.session.Load())
-	if err != nil {
-		return status("opendir", err)
+	dir := ms.Ino(in.NodeId)
+	if f.dirOpens.open(dir) {
+		_, err := f.meta.Open(f.op(), f.cred(&in.InHeader), dir, syscall.O_RDONLY, f.session.Load())
+		if err != nil {
+			f.dirOpens.failed(dir)
+			return status("opendir", err)
+		}
 	}
-	out.Fh = f.dirs.open()
+	out.Fh = f.dirs.open(f.coh.unused)
+	if f.coh.isHeld(dir) {
+		// The kernel may keep the listing: a change to the directory
+		// reaches it as an invalidation of its pages (invalidate.go).
+		out.OpenFlags |= fuse.FOPEN_CACHE_DIR | fuse.FOPEN_KEEP_CACHE
+	}
 	return fuse.OK
 }
 
@@ -42,30 +52,39 @@ func (f *FS) readDir(in *fuse.ReadIn, out *fuse.DirEntryList, plus bool) fuse.St
 	if plus {
 		limit = max(int(in.Size)/(dirEntrySize+128), 8)
 	}
-	fetch := func(limit int) ([]ms.DirEntry, error) {
-		return f.meta.ReadDir(f.op(), f.cred(&in.InHeader), ms.Ino(in.NodeId), in.Offset, limit, plus)
+	dir := ms.Ino(in.NodeId)
+	fetch := func(limit int) ([]ms.DirEntry, answerMark, error) {
+		call := f.coh.begin(f.op(), f.session.Load())
+		ents, err := f.meta.ReadDir(call.ctx, f.cred(&in.InHeader), dir, in.Offset, limit, plus)
+		f.coh.end(call, ms.AnsweredInos(ents), dir)
+		return ents, call.start, err
 	}
 	var ents []ms.DirEntry
+	var mark answerMark
 	var err error
 	stream := f.dirs.get(in.Fh)
 	if stream == nil || f.opts.AttrTimeout <= 0 {
-		ents, err = fetch(limit)
+		ents, mark, err = fetch(limit)
 	} else {
-		ents, err = stream.entries(in.Offset, plus, f.opts.AttrTimeout, fetch)
+		ents, mark, err = stream.entries(in.Offset, plus, f.opts.AttrTimeout, fetch)
 	}
 	if err != nil {
 		return status("readdir", err)
 	}
-	n := f.addEntries(in, out, ents, plus)
+	n := f.addEntries(in, out, ents, plus, mark)
 	if stream != nil && f.opts.AttrTimeout > 0 {
 		stream.used(n)
+	} else {
+		f.coh.unused(ents[n:], mark)
 	}
 	return fuse.OK
 }
 
 // addEntries passes ents to the kernel's buffer until it is full, and
 // returns how many it took.
-func (f *FS) addEntries(in *fuse.ReadIn, out *fuse.DirEntryList, ents []ms.DirEntry, plus bool) int {
+// The entries were asked for at mark.
+func (f *FS) addEntries(in *fuse.ReadIn, out *fuse.DirEntryList, ents []ms.DirEntry, plus bool, mark answerMark) int {
+	dir := ms.Ino(in.NodeId)
 	for i, e := range ents {
 		de := fuse.DirEntry{Name: e.Name, Ino: uint64(e.Ino), Mode: e.Type, Off: e.Cookie}
 		if !plus {
@@ -81,8 +100,9 @@ func (f *FS) addEntries(in *fuse.ReadIn, out *fuse.DirEntryList, ents []ms.DirEn
 		// The kernel takes no reference for "." and ".."; an entry whose
 		// inode vanished meanwhile is listed without attributes.
 		if e.Attr != nil && e.Name != "." && e.Name != ".." {
-			f.policies.saw(ms.Ino(in.NodeId), e.Name, e.Attr)
-			f.fillEntry(f.files.overlay(e.Attr), eo)
+			f.policies.saw(dir, e.Name, e.Attr)
+			long := f.coh.stillLong(mark, dir, e.Ino) && f.coh.longEntry(dir, e.Name)
+			f.fillEntry(f.files.overlay(e.Attr), eo, long)
 		}
 	}
 	return len(ents)
@@ -91,8 +111,11 @@ func (f *FS) addEntries(in *fuse.ReadIn, out *fuse.DirEntryList, ents []ms.DirEn
 // ReleaseDir implements fuse.RawFileSystem: the last close of a removed
 // directory frees it.
 func (f *FS) ReleaseDir(in *fuse.ReleaseIn) {
+	dir := ms.Ino(in.NodeId)
 	f.dirs.close(in.Fh)
-	status("releasedir", f.meta.Release(f.op(), ms.Ino(in.NodeId), f.session.Load()))
+	if f.dirOpens.close(dir, f.coh.isHeld(dir)) {
+		status("releasedir", f.meta.Release(f.op(), dir, f.session.Load()))
+	}
 }
 
 // FsyncDir implements fuse.RawFileSystem: namespace changes are KV

@@ -35,18 +35,22 @@ type dirStream struct {
 	from uint64 // the kernel's offset (a cookie) that ents[0] follows
 	ents []ms.DirEntry
 	at   time.Time
-	eof  bool // ents runs to the end of the directory
+	mark answerMark // when ents were asked for
+	eof  bool       // ents runs to the end of the directory
+	// unused takes the entries fetched that the kernel was never given:
+	// the holds their answer took go back.
+	unused func([]ms.DirEntry, answerMark)
 }
 
 // open makes a handle's stream and returns the handle.
-func (d *dirStreams) open() uint64 {
+func (d *dirStreams) open(unused func([]ms.DirEntry, answerMark)) uint64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.streams == nil {
 		d.streams = map[uint64]*dirStream{}
 	}
 	d.next++
-	d.streams[d.next] = &dirStream{}
+	d.streams[d.next] = &dirStream{unused: unused}
 	return d.next
 }
 
@@ -60,27 +64,39 @@ func (d *dirStreams) get(fh uint64) *dirStream {
 // close forgets fh's stream.
 func (d *dirStreams) close(fh uint64) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
+	s := d.streams[fh]
 	delete(d.streams, fh)
+	d.mu.Unlock()
+	if s != nil {
+		s.mu.Lock()
+		s.drop()
+		s.mu.Unlock()
+	}
+}
+
+// drop gives up the entries kept; called with mu held.
+func (s *dirStream) drop() {
+	s.unused(s.ents, s.mark)
+	s.ents, s.eof = nil, false
 }
 
 // entries returns the entries that follow offset, from the stream when it
 // holds them, else from fetch (asked for dirBatch entries). The caller
 // reports how many it passed to the kernel with used, under the stream's
 // lock, which entries holds until then.
-func (s *dirStream) entries(offset uint64, plus bool, fresh time.Duration, fetch func(limit int) ([]ms.DirEntry, error)) ([]ms.DirEntry, error) {
+func (s *dirStream) entries(offset uint64, plus bool, fresh time.Duration, fetch func(limit int) ([]ms.DirEntry, answerMark, error)) ([]ms.DirEntry, answerMark, error) {
 	s.mu.Lock()
 	if s.plus == plus && s.from == offset && time.Since(s.at) < fresh && (len(s.ents) > 0 || s.eof) {
-		return s.ents, nil
+		return s.ents, s.mark, nil
 	}
-	ents, err := fetch(dirBatch)
+	s.drop()
+	ents, mark, err := fetch(dirBatch)
 	if err != nil {
-		s.ents, s.eof = nil, false
 		s.mu.Unlock()
-		return nil, err
+		return nil, answerMark{}, err
 	}
-	s.plus, s.from, s.ents, s.at, s.eof = plus, offset, ents, time.Now(), len(ents) < dirBatch
-	return s.ents, nil
+	s.plus, s.from, s.ents, s.at, s.mark, s.eof = plus, offset, ents, time.Now(), mark, len(ents) < dirBatch
+	return s.ents, s.mark, nil
 }
 
 // used drops the first n entries (the kernel took them) and releases the

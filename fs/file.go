@@ -12,14 +12,17 @@ import (
 // session's open of it are one metaservice transaction.
 func (f *FS) Create(cancel <-chan struct{}, in *fuse.CreateIn, name string, out *fuse.CreateOut) fuse.Status {
 	n := ms.NewNode{Mode: in.Mode, Umask: in.Umask, Exclusive: in.Flags&syscall.O_EXCL != 0}
-	a, err := f.meta.Create(f.op(), f.cred(&in.InHeader), ms.Ino(in.NodeId), name, n, f.session.Load())
+	parent := ms.Ino(in.NodeId)
+	call := f.coh.begin(f.op(), f.session.Load())
+	a, err := f.meta.Create(call.ctx, f.cred(&in.InHeader), parent, name, n, f.session.Load())
+	long := f.coh.end(call, answered(a, err), parent)
 	if err != nil {
 		return status("create", err)
 	}
-	f.policies.saw(ms.Ino(in.NodeId), name, a)
+	f.policies.saw(parent, name, a)
 	of, rep, _ := f.files.open(a)
 	f.openedPolicyFile(of, in.Flags)
-	f.fillEntry(rep, &out.EntryOut)
+	f.fillEntry(rep, &out.EntryOut, long && f.coh.longEntry(parent, name))
 	out.OpenOut.OpenFlags = openFlags(in.Flags, false)
 	return fuse.OK
 }

@@ -44,18 +44,20 @@ func (t *fileTable) looked(ino ms.Ino) {
 }
 
 // forget drops n of the kernel's references to ino; at none, what the
-// client kept for the kernel's caches of it goes, unless it is open.
-func (t *fileTable) forget(ino ms.Ino, n uint64) {
+// client kept for the kernel's caches of it goes, unless it is open, and
+// gone is true.
+func (t *fileTable) forget(ino ms.Ino, n uint64) (gone bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if left := t.lookups[ino]; n < left {
 		t.lookups[ino] = left - n
-		return
+		return false
 	}
 	delete(t.lookups, ino)
 	if t.files[ino] == nil {
 		delete(t.closed, ino)
 	}
+	return true
 }
 
 // openFile is the client's state of one open inode, shared by all its

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	ms "github.com/lis-fs/lis/metaservice"
+	"github.com/lis-fs/lis/metaservice/callbacks"
 )
 
 // Options configure a client.
@@ -22,6 +23,15 @@ type Options struct {
 	EntryTimeout    time.Duration // kernel dentry cache; default 1s
 	AttrTimeout     time.Duration // kernel attribute cache; default 1s
 	NegativeTimeout time.Duration // kernel cache of "no such name"; default 1s
+	// CacheTimeout is how long the kernel caches entries, names absent
+	// and attributes while the metaservice's invalidation stream is live
+	// (coherence.go); the three timeouts above apply while it is not.
+	// Default 10 minutes; negative: never cache long (no stream).
+	CacheTimeout time.Duration
+	// InvalidationPoll is how long one poll of the invalidation stream
+	// waits for an event; a stream silent for 3s longer counts as lost.
+	// Default 5s.
+	InvalidationPoll time.Duration
 	// CommitInterval bounds how long a written file's size and mtime stay
 	// uncommitted to the metaservice while it is open; default 3s.
 	CommitInterval time.Duration
@@ -62,6 +72,8 @@ func (o *Options) setDefaults() {
 		def(d, time.Second)
 		*d = max(*d, 0)
 	}
+	def(&o.CacheTimeout, 10*time.Minute)
+	def(&o.InvalidationPoll, 5*time.Second)
 	def(&o.CommitInterval, 3*time.Second)
 	def(&o.LeaseDuration, time.Minute)
 	def(&o.AckTimeout, 30*time.Second)
@@ -91,6 +103,11 @@ type FS struct {
 	remote   *remoteCopies
 	policies policyFiles
 	dirs     dirStreams
+	dirOpens dirOpens
+	coh      *coherence
+	metrics  clientMetrics
+	// kernelNotes feeds the kernel's invalidations to kernelNotifier.
+	kernelNotes chan kernelBatch
 
 	mu     sync.Mutex // guards server
 	server *fuse.Server
@@ -118,9 +135,17 @@ func New(meta Meta, data Data, opts Options) (*FS, error) {
 		groups: groupCache{entries: map[uint32]groupEntry{}}, ctx: ctx, cancel: cancel}
 	f.session.Store(id)
 	f.files = newFileTable(f)
+	f.coh = newCoherence()
 	f.remote = newRemoteCopies(meta, data.ID(), f.opts.RemoteCacheBytes, f.opts.DataserverCreds)
 	f.every(opts.HeartbeatInterval, f.heartbeat)
 	f.every(opts.CommitInterval/2, f.files.commitDue)
+	f.every(opts.InvalidationPoll, f.releaseIdleDirs)
+	if opts.CacheTimeout > 0 {
+		f.kernelNotes = make(chan kernelBatch, 16)
+		f.wg.Add(2)
+		go f.kernelNotifier(ctx)
+		go f.invalidations(ctx)
+	}
 	return f, nil
 }
 
@@ -135,7 +160,7 @@ func (f *FS) every(d time.Duration, fn func(context.Context) error) {
 			case <-f.ctx.Done():
 				return
 			case <-t.C:
-				if err := fn(f.ctx); err != nil && f.ctx.Err() == nil {
+				if err := fn(f.op()); err != nil && f.ctx.Err() == nil {
 					slog.Warn("lis fs background task", "err", err)
 				}
 			}
@@ -158,6 +183,7 @@ func (f *FS) heartbeat(ctx context.Context) error {
 	}
 	slog.Warn("lis fs: session was reaped; registered a new one", "old", old, "new", id)
 	f.session.Store(id)
+	f.resetCache(callbacks.Batch{}) // the old session's holds went with it
 	return nil
 }
 
@@ -177,6 +203,9 @@ func (f *FS) Close(ctx context.Context) error {
 	err := f.files.commitAll(ctx, true)
 	f.cancel()
 	f.wg.Wait()
+	if rerr := f.releaseDirs(ctx, f.dirOpens.expired(0)); err == nil {
+		err = rerr
+	}
 	if cerr := f.meta.CloseSession(ctx, f.session.Load()); err == nil {
 		err = cerr
 	}
@@ -187,13 +216,18 @@ func (f *FS) Close(ctx context.Context) error {
 	return err
 }
 
-// op returns the context an operation runs under.
-func (f *FS) op() context.Context { return f.ctx }
+// op returns the context an operation runs under. It names this
+// client's session, so the metaservice does not tell it of its own
+// changes (the kernel knows them; and its request holds the directory
+// lock the invalidation would wait for).
+func (f *FS) op() context.Context {
+	return ms.WithCaller(f.ctx, ms.Caller{Session: f.session.Load()})
+}
 
 // opCancel returns a context that also ends when the kernel interrupts the
 // request (a signal to the caller), for operations that may block long.
 func (f *FS) opCancel(cancel <-chan struct{}) (context.Context, context.CancelFunc) {
-	ctx, stop := context.WithCancel(f.ctx)
+	ctx, stop := context.WithCancel(f.op())
 	go func() {
 		select {
 		case <-cancel:

@@ -1,6 +1,7 @@
 package fs
 
 import (
+	"context"
 	"math"
 	"syscall"
 
@@ -12,32 +13,50 @@ import (
 // Lookup implements fuse.RawFileSystem. A missing name is cached by the
 // kernel for NegativeTimeout (an entry with node id 0).
 func (f *FS) Lookup(cancel <-chan struct{}, h *fuse.InHeader, name string, out *fuse.EntryOut) fuse.Status {
-	a, err := f.meta.Lookup(f.op(), f.cred(h), ms.Ino(h.NodeId), name)
+	parent := ms.Ino(h.NodeId)
+	call := f.coh.begin(f.op(), f.session.Load())
+	a, err := f.meta.Lookup(call.ctx, f.cred(h), parent, name)
+	long := f.coh.end(call, answered(a, err), parent)
 	if errorsIsENOENT(err) && f.opts.NegativeTimeout > 0 {
 		out.NodeId = 0
-		out.SetEntryTimeout(f.opts.NegativeTimeout)
+		out.SetEntryTimeout(f.timeout(f.opts.NegativeTimeout, long && f.coh.longEntry(parent, name)))
 		return fuse.OK
 	}
 	if err != nil {
 		return status("lookup", err)
 	}
-	f.policies.saw(ms.Ino(h.NodeId), name, a)
-	f.fillEntry(f.files.overlay(a), out)
+	f.policies.saw(parent, name, a)
+	f.fillEntry(f.files.overlay(a), out, long && f.coh.longEntry(parent, name))
 	return fuse.OK
+}
+
+// answered is what a holding call answered with: the inode, unless it
+// failed.
+func answered(a *ms.Attr, err error) []ms.Ino {
+	if err != nil || a == nil {
+		return nil
+	}
+	return []ms.Ino{a.Ino}
 }
 
 // Forget implements fuse.RawFileSystem: the kernel dropped nlookup
 // references to the inode; once it holds none, the client's notes for the
 // kernel's caches of it go (inode numbers are stable: nothing else to do).
-func (f *FS) Forget(nodeid, nlookup uint64) { f.files.forget(ms.Ino(nodeid), nlookup) }
+func (f *FS) Forget(nodeid, nlookup uint64) {
+	if f.files.forget(ms.Ino(nodeid), nlookup) {
+		f.coh.forgot(ms.Ino(nodeid))
+	}
+}
 
 // GetAttr implements fuse.RawFileSystem.
 func (f *FS) GetAttr(cancel <-chan struct{}, in *fuse.GetAttrIn, out *fuse.AttrOut) fuse.Status {
-	a, err := f.meta.GetAttr(f.op(), ms.Ino(in.NodeId))
+	call := f.coh.begin(f.op(), f.session.Load())
+	a, err := f.meta.GetAttr(call.ctx, ms.Ino(in.NodeId))
+	long := f.coh.end(call, answered(a, err))
 	if err != nil {
 		return status("getattr", err)
 	}
-	f.fillAttrOut(f.files.overlay(a), out)
+	f.fillAttrOut(f.files.overlay(a), out, long)
 	return fuse.OK
 }
 
@@ -51,14 +70,16 @@ func (f *FS) SetAttr(cancel <-chan struct{}, in *fuse.SetAttrIn, out *fuse.AttrO
 			return status("truncate", err)
 		}
 	}
-	a, err := f.meta.SetAttr(f.op(), f.cred(&in.InHeader), ino, req)
+	call := f.coh.begin(f.op(), f.session.Load())
+	a, err := f.meta.SetAttr(call.ctx, f.cred(&in.InHeader), ino, req)
+	long := f.coh.end(call, answered(a, err))
 	if err != nil {
 		return status("setattr", err)
 	}
 	if req.Valid&ms.SetSize != 0 {
 		f.files.truncated(a)
 	}
-	f.fillAttrOut(f.files.overlay(a), out)
+	f.fillAttrOut(f.files.overlay(a), out, long)
 	return fuse.OK
 }
 
@@ -107,35 +128,44 @@ func unixNanos(sec uint64, nsec uint32) int64 {
 
 // Mknod implements fuse.RawFileSystem.
 func (f *FS) Mknod(cancel <-chan struct{}, in *fuse.MknodIn, name string, out *fuse.EntryOut) fuse.Status {
-	a, err := f.meta.Mknod(f.op(), f.cred(&in.InHeader), ms.Ino(in.NodeId), name,
-		ms.NewNode{Mode: in.Mode, Umask: in.Umask, Rdev: in.Rdev})
-	return f.entry("mknod", a, err, out)
+	return f.entry("mknod", ms.Ino(in.NodeId), name, out, func(ctx context.Context) (*ms.Attr, error) {
+		return f.meta.Mknod(ctx, f.cred(&in.InHeader), ms.Ino(in.NodeId), name,
+			ms.NewNode{Mode: in.Mode, Umask: in.Umask, Rdev: in.Rdev})
+	})
 }
 
 // Mkdir implements fuse.RawFileSystem.
 func (f *FS) Mkdir(cancel <-chan struct{}, in *fuse.MkdirIn, name string, out *fuse.EntryOut) fuse.Status {
-	a, err := f.meta.Mkdir(f.op(), f.cred(&in.InHeader), ms.Ino(in.NodeId), name,
-		ms.NewNode{Mode: in.Mode, Umask: in.Umask})
-	return f.entry("mkdir", a, err, out)
+	return f.entry("mkdir", ms.Ino(in.NodeId), name, out, func(ctx context.Context) (*ms.Attr, error) {
+		return f.meta.Mkdir(ctx, f.cred(&in.InHeader), ms.Ino(in.NodeId), name,
+			ms.NewNode{Mode: in.Mode, Umask: in.Umask})
+	})
 }
 
 // Symlink implements fuse.RawFileSystem.
 func (f *FS) Symlink(cancel <-chan struct{}, h *fuse.InHeader, target, name string, out *fuse.EntryOut) fuse.Status {
-	a, err := f.meta.Symlink(f.op(), f.cred(h), ms.Ino(h.NodeId), name, target)
-	return f.entry("symlink", a, err, out)
+	return f.entry("symlink", ms.Ino(h.NodeId), name, out, func(ctx context.Context) (*ms.Attr, error) {
+		return f.meta.Symlink(ctx, f.cred(h), ms.Ino(h.NodeId), name, target)
+	})
 }
 
 // Link implements fuse.RawFileSystem.
 func (f *FS) Link(cancel <-chan struct{}, in *fuse.LinkIn, name string, out *fuse.EntryOut) fuse.Status {
-	a, err := f.meta.Link(f.op(), f.cred(&in.InHeader), ms.Ino(in.Oldnodeid), ms.Ino(in.NodeId), name)
-	return f.entry("link", a, err, out)
+	return f.entry("link", ms.Ino(in.NodeId), name, out, func(ctx context.Context) (*ms.Attr, error) {
+		return f.meta.Link(ctx, f.cred(&in.InHeader), ms.Ino(in.Oldnodeid), ms.Ino(in.NodeId), name)
+	})
 }
 
-func (f *FS) entry(op string, a *ms.Attr, err error, out *fuse.EntryOut) fuse.Status {
+// entry makes name in parent with the holding call mk and answers with
+// the new entry.
+func (f *FS) entry(op string, parent ms.Ino, name string, out *fuse.EntryOut, mk func(context.Context) (*ms.Attr, error)) fuse.Status {
+	call := f.coh.begin(f.op(), f.session.Load())
+	a, err := mk(call.ctx)
+	long := f.coh.end(call, answered(a, err), parent)
 	if err != nil {
 		return status(op, err)
 	}
-	f.fillEntry(a, out)
+	f.fillEntry(a, out, long && f.coh.longEntry(parent, name))
 	return fuse.OK
 }
 

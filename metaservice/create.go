@@ -57,6 +57,7 @@ func (s *Service) Create(ctx context.Context, c *Cred, parent Ino, name string, 
 }
 
 func (s *Service) create(ctx context.Context, c *Cred, parent Ino, name string, n NewNode, session uint64) (*Attr, error) {
+	hold := s.holder(ctx)
 	if err := checkNewName(name); err != nil {
 		return nil, err
 	}
@@ -98,6 +99,9 @@ func (s *Service) create(ctx context.Context, c *Cred, parent Ino, name string, 
 		}
 		return nil
 	})
+	if err == nil {
+		hold([]Ino{out.Ino})
+	}
 	return out, err
 }
 
@@ -197,6 +201,7 @@ func (t *tx) defaultACL(dir *Attr) (acl, error) {
 
 // Link gives inode ino another name.
 func (s *Service) Link(ctx context.Context, c *Cred, ino, parent Ino, name string) (*Attr, error) {
+	hold := s.holder(ctx)
 	if err := checkNewName(name); err != nil {
 		return nil, err
 	}
@@ -235,6 +240,9 @@ func (s *Service) Link(ctx context.Context, c *Cred, ino, parent Ino, name strin
 		out = a
 		return nil
 	})
+	if err == nil {
+		hold([]Ino{out.Ino})
+	}
 	return out, err
 }
 

@@ -9,6 +9,7 @@ import (
 // directory and its parent. It costs two KV round trips: the directory's
 // attributes and the dentry in one batch, then the child's attributes.
 func (s *Service) Lookup(ctx context.Context, c *Cred, parent Ino, name string) (*Attr, error) {
+	hold := s.holder(ctx)
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
@@ -34,6 +35,11 @@ func (s *Service) Lookup(ctx context.Context, c *Cred, parent Ino, name string) 
 		out, err = t.attr(d.Ino)
 		return err
 	})
+	if err == nil {
+		hold([]Ino{out.Ino}, parent)
+	} else if IsErrno(err, syscall.ENOENT) {
+		hold(nil, parent)
+	}
 	return out, err
 }
 
@@ -69,12 +75,16 @@ func (t *tx) dirAndDentry(dir Ino, name string) (*Attr, *Dentry, error) {
 
 // GetAttr returns an inode's attributes: one point read.
 func (s *Service) GetAttr(ctx context.Context, ino Ino) (*Attr, error) {
+	hold := s.holder(ctx)
 	var out *Attr
 	err := s.view(ctx, func(t *tx) error {
 		var err error
 		out, err = t.attr(ino)
 		return err
 	})
+	if err == nil {
+		hold([]Ino{out.Ino})
+	}
 	return out, err
 }
 

@@ -23,6 +23,7 @@ type DirEntry struct {
 // attributes, read in one batch. Only limit entries are ever read, so
 // directories of any size list in bounded memory.
 func (s *Service) ReadDir(ctx context.Context, c *Cred, dir Ino, cookie uint64, limit int, plus bool) ([]DirEntry, error) {
+	hold := s.holder(ctx)
 	if limit <= 0 {
 		limit = 1024
 	}
@@ -48,6 +49,9 @@ func (s *Service) ReadDir(ctx context.Context, c *Cred, dir Ino, cookie uint64, 
 		}
 		return nil
 	})
+	if err == nil {
+		hold(AnsweredInos(out), dir)
+	}
 	return out, err
 }
 
@@ -107,4 +111,17 @@ func (t *tx) fillAttrs(entries []DirEntry) error {
 		}
 	}
 	return nil
+}
+
+// AnsweredInos are the inodes a listing answers with attributes, which
+// it holds (see Caller): every entry but "." and "..", which the kernel
+// takes no reference for.
+func AnsweredInos(ents []DirEntry) []Ino {
+	var inos []Ino
+	for _, e := range ents {
+		if e.Attr != nil && e.Name != "." && e.Name != ".." {
+			inos = append(inos, e.Ino)
+		}
+	}
+	return inos
 }

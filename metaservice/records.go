@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"syscall"
 
-	"github.com/lis-fs/lis/dataserver"
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/lis-fs/lis/dataserver"
 )
 
 // Attr is an inode's attribute record. Times are nanoseconds since the Unix

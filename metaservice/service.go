@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/grpc/credentials"
 
+	"github.com/lis-fs/lis/metaservice/callbacks"
 	"github.com/lis-fs/lis/metaservice/dspool"
 	"github.com/lis-fs/lis/metaservice/kv"
 	"github.com/lis-fs/lis/metaservice/registry"
@@ -23,6 +24,11 @@ type Options struct {
 	Capacity uint64
 	// SessionTimeout is how long a session lives without a heartbeat.
 	SessionTimeout time.Duration
+	// InvalidationWait bounds how long a change waits for the listening
+	// clients that cache what it changed to acknowledge the invalidation
+	// (invalidation.go); one that misses it is not waited for again until
+	// it acknowledges. Default 1s.
+	InvalidationWait time.Duration
 	// ReapInterval is how often dead sessions are looked for.
 	ReapInterval time.Duration
 	// UsageFlushInterval is how often usage deltas are written.
@@ -58,6 +64,9 @@ type Options struct {
 func (o *Options) setDefaults() {
 	if o.Capacity == 0 {
 		o.Capacity = 1 << 50
+	}
+	if o.InvalidationWait == 0 {
+		o.InvalidationWait = time.Second
 	}
 	if o.SessionTimeout == 0 {
 		o.SessionTimeout = 60 * time.Second
@@ -114,6 +123,9 @@ type Service struct {
 	usage    *usageTracker
 	policies *policyCache
 	locks    *lockWaiters
+	// callbacks are the client sessions' holds and invalidations
+	// (invalidation.go).
+	callbacks *callbacks.Table
 	// reviewAfter is where the next placement review pass goes on in the
 	// queue (review.go).
 	reviewAfter atomic.Uint64
@@ -136,6 +148,7 @@ func Open(ctx context.Context, engine kv.Engine, opts Options) (*Service, error)
 	s.usage = newUsageTracker()
 	s.policies = newPolicyCache(opts.PolicyCacheTTL, opts.Now)
 	s.locks = newLockWaiters()
+	s.callbacks = callbacks.New(callbacks.Options{})
 	if err := s.format(ctx); err != nil {
 		if s.ownPool != nil {
 			s.ownPool.Close()
@@ -218,6 +231,7 @@ func (s *Service) update(ctx context.Context, fn func(t *tx) error, opts ...kv.T
 		return err
 	}
 	t.committed()
+	t.publish(ctx)
 	return nil
 }
 

@@ -135,10 +135,14 @@ func (s *Service) cleanSession(ctx context.Context, id uint64) error {
 			return err
 		}
 	}
-	return s.update(ctx, func(t *tx) error {
+	err = s.update(ctx, func(t *tx) error {
 		t.mustDelete(sessionKey(id))
 		return nil
 	})
+	if err == nil {
+		s.callbacks.Drop(id)
+	}
+	return err
 }
 
 func (s *Service) dropSessionOpens(ctx context.Context, shard ShardID, id uint64) error {

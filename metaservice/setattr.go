@@ -49,6 +49,7 @@ type SetAttrIn struct {
 // the chunks wholly past the new size to the deletion queue; the caller
 // truncates the chunk the new end falls in on its dataserver.
 func (s *Service) SetAttr(ctx context.Context, c *Cred, ino Ino, in SetAttrIn) (*Attr, error) {
+	hold := s.holder(ctx)
 	var out *Attr
 	err := s.update(ctx, func(t *tx) error {
 		a, err := t.attr(ino)
@@ -71,6 +72,9 @@ func (s *Service) SetAttr(ctx context.Context, c *Cred, ino Ino, in SetAttrIn) (
 		out = a
 		return nil
 	})
+	if err == nil {
+		hold([]Ino{out.Ino})
+	}
 	return out, err
 }
 

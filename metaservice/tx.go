@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"syscall"
 
+	"github.com/lis-fs/lis/metaservice/callbacks"
 	"github.com/lis-fs/lis/metaservice/kv"
 )
 
@@ -16,6 +17,9 @@ type tx struct {
 	now int64
 
 	afterCommit []func()
+	// events are what the writes change in clients' caches
+	// (invalidation.go).
+	events []callbacks.Event
 	// setErr is the first error a buffered write returned; update fails
 	// the transaction with it.
 	setErr error
@@ -33,12 +37,14 @@ func (t *tx) onCommit(f func()) { t.afterCommit = append(t.afterCommit, f) }
 // limit, a closed engine) is remembered and fails the transaction when fn
 // returns, which keeps the many writes of an operation readable.
 func (t *tx) mustSet(key, value []byte) {
+	t.noteWrite(key)
 	if err := t.Set(key, value); err != nil && t.setErr == nil {
 		t.setErr = fmt.Errorf("write key %q: %w", key, err)
 	}
 }
 
 func (t *tx) mustDelete(key []byte) {
+	t.noteWrite(key)
 	if err := t.Delete(key); err != nil && t.setErr == nil {
 		t.setErr = fmt.Errorf("delete key %q: %w", key, err)
 	}

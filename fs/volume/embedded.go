@@ -43,15 +43,19 @@ type Volume struct {
 	closers []func(context.Context) error // run in reverse order after unmount
 }
 
-// Collectors returns the metrics of an embedded volume's in-process
-// metaservice (its KV transactions among them); none for a volume that
-// reaches a remote metaservice, whose calls the mount counts itself
-// (lis_mount_*).
+// Collectors returns the client's metrics (its metadata cache), and those
+// of an embedded volume's in-process metaservice (its KV transactions
+// among them); a volume that reaches a remote metaservice has its calls
+// counted by the mount itself (lis_mount_*).
 func (v *Volume) Collectors() []prometheus.Collector {
-	if v.meta == nil {
-		return nil
+	var cs []prometheus.Collector
+	if v.client != nil {
+		cs = v.client.Collectors()
 	}
-	return v.meta.Collectors()
+	if v.meta != nil {
+		cs = append(cs, v.meta.Collectors()...)
+	}
+	return cs
 }
 
 // MetaSocket is the metaservice's socket address of an embedded volume.

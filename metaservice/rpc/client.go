@@ -48,7 +48,7 @@ func (c *Client) Close() error {
 
 // call invokes one lis.Meta method.
 func call[Req, Resp any](ctx context.Context, c *Client, method string, req *Req) (*Resp, error) {
-	return msgrpc.Invoke[Req, Resp](ctx, c.conn, ServiceName, method, req)
+	return msgrpc.Invoke[Req, Resp](withCallerHeader(ctx), c.conn, ServiceName, method, req)
 }
 
 // callErr invokes a method whose response carries nothing.

@@ -87,6 +87,7 @@ func (s *Server) serviceDesc() *grpc.ServiceDesc {
 		}),
 	)
 	add(s.sessionMethods()...)
+	add(s.invalidationMethods()...)
 	add(s.chunkMethods()...)
 	add(s.policyMethods()...)
 	add(s.adminMethods()...)

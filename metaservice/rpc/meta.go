@@ -5,6 +5,7 @@ import (
 	"time"
 
 	ms "github.com/lis-fs/lis/metaservice"
+	"github.com/lis-fs/lis/metaservice/callbacks"
 )
 
 // Namespace is the POSIX namespace: what the FUSE client calls for every
@@ -44,6 +45,7 @@ type Sessions interface {
 	GetLk(ctx context.Context, ino ms.Ino, l ms.PosixLock) (ms.PosixLock, error)
 	SetLk(ctx context.Context, ino ms.Ino, l ms.PosixLock, block bool) error
 	ReleaseOwner(ctx context.Context, ino ms.Ino, h ms.LockOwner) error
+	AwaitInvalidations(ctx context.Context, session, epoch, seq uint64, release []callbacks.Release, wait time.Duration) (callbacks.Batch, error)
 }
 
 // Chunks is the chunk records of files, used by the write path of the

@@ -54,6 +54,37 @@ func TestE2ETwoClients(t *testing.T) {
 		require.Equal(t, "made on b", string(got))
 	})
 
+	// Each mount caches names and attributes for ten minutes; the
+	// metaservice's invalidations make the other's changes visible to the
+	// very next stat and listing.
+	t.Run("SeesChangesAtOnce", func(t *testing.T) {
+		for round, pair := range [][2]string{{a.mnt, b.mnt}, {b.mnt, a.mnt}} {
+			w, r := filepath.Join(pair[0], "cached"), filepath.Join(pair[1], "cached")
+			require.NoError(t, os.RemoveAll(w))
+			require.NoError(t, os.Mkdir(w, 0o755))
+			for _, n := range []string{"f1", "f2", "f3"} {
+				require.NoError(t, os.WriteFile(filepath.Join(w, n), nil, 0o644))
+			}
+			require.Equal(t, []string{"f1", "f2", "f3"}, dirNames(t, r))
+			for _, n := range []string{"f1", "f2", "f3", "g1", "new"} {
+				os.Lstat(filepath.Join(r, n)) // cached, present or absent
+			}
+			require.NoError(t, os.Rename(filepath.Join(w, "f1"), filepath.Join(w, "g1")))
+			require.NoError(t, os.Remove(filepath.Join(w, "f2")))
+			require.NoError(t, os.Chmod(filepath.Join(w, "f3"), 0o600))
+			require.NoError(t, os.WriteFile(filepath.Join(w, "new"), nil, 0o644))
+
+			_, err := os.Lstat(filepath.Join(r, "f1"))
+			require.ErrorIs(t, err, os.ErrNotExist, "round %d: renamed away", round)
+			st, err := os.Lstat(filepath.Join(r, "f3"))
+			require.NoError(t, err)
+			require.Equal(t, os.FileMode(0o600), st.Mode().Perm(), "round %d: chmod", round)
+			_, err = os.Lstat(filepath.Join(r, "new"))
+			require.NoError(t, err, "round %d: created", round)
+			require.Equal(t, []string{"f3", "g1", "new"}, dirNames(t, r), "round %d: listing", round)
+		}
+	})
+
 	t.Run("Flock", func(t *testing.T) {
 		flockTool := needTool(t, "flock")
 		fa, fb := lockFile(t, a, b, "flock")
@@ -220,4 +251,15 @@ func tryLock(f *os.File, lk unix.Flock_t) error {
 		return fmt.Errorf("F_SETLK: %w", err)
 	}
 	return nil
+}
+
+// dirNames lists dir, sorted.
+func dirNames(t *testing.T, dir string) []string {
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	out := make([]string, len(ents))
+	for i, e := range ents {
+		out[i] = e.Name()
+	}
+	return out
 }

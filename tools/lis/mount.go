@@ -40,9 +40,12 @@ others), named in the line printed once mounted. A mount point whose daemon died
 not connected") is unmounted lazily and mounted again.
 
 Options (-o, comma-separated): ro, allow_other (the default when root
-mounts; noallow_other turns it off), attr_timeout=SECONDS,
-entry_timeout=SECONDS, negative_timeout=SECONDS (0 disables a cache; default
-1), ack_timeout=SECONDS (how long fsync and close wait for the copies
+mounts; noallow_other turns it off), cache_timeout=SECONDS (how long the
+kernel keeps names, absent names and attributes while the metaservice
+pushes this mount other clients' changes; default 600, 0 for the short
+timeouts only), attr_timeout=SECONDS, entry_timeout=SECONDS,
+negative_timeout=SECONDS (the short timeouts, used while that stream of
+changes is down; 0 disables a cache; default 1), ack_timeout=SECONDS (how long fsync and close wait for the copies
 write_ack asks for; default 30), read_cache=MiB (data read from other hosts
 kept for reading again; default 64, 0 for none), writeback_cache (off by
 default: faster small writes, but the kernel then trusts its own file sizes

@@ -90,7 +90,7 @@ func applyMountOption(mc *mountConfig, key, val string, hasVal bool) error {
 	case "writeback_cache", "nowriteback_cache":
 		on := key == "writeback_cache"
 		mc.writeback = &on
-	case "attr_timeout", "entry_timeout", "negative_timeout", "ack_timeout":
+	case "attr_timeout", "entry_timeout", "negative_timeout", "ack_timeout", "cache_timeout":
 		if err := needVal(); err != nil {
 			return err
 		}
@@ -99,7 +99,8 @@ func applyMountOption(mc *mountConfig, key, val string, hasVal bool) error {
 			return err
 		}
 		*map[string]*time.Duration{"attr_timeout": &mc.fs.AttrTimeout, "entry_timeout": &mc.fs.EntryTimeout,
-			"negative_timeout": &mc.fs.NegativeTimeout, "ack_timeout": &mc.fs.AckTimeout}[key] = d
+			"negative_timeout": &mc.fs.NegativeTimeout, "ack_timeout": &mc.fs.AckTimeout,
+			"cache_timeout": &mc.fs.CacheTimeout}[key] = d
 	case "read_cache":
 		if err := needVal(); err != nil {
 			return err
