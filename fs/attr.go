@@ -47,6 +47,7 @@ func setTime(ns int64, sec *uint64, nsec *uint32) {
 // this session, so the kernel may keep it for CacheTimeout.
 func (f *FS) fillEntry(a *ms.Attr, out *fuse.EntryOut, long bool) {
 	f.files.looked(a.Ino) // the kernel takes a reference with the entry
+	f.coh.kernelGot(a.Ino)
 	out.NodeId = uint64(a.Ino)
 	out.Generation = 1
 	fillAttr(a, &out.Attr)

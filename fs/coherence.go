@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	ms "github.com/lis-fs/lis/metaservice"
 	"github.com/lis-fs/lis/metaservice/callbacks"
@@ -11,29 +12,34 @@ import (
 // coherence is the client's half of the metaservice's cache promises
 // (package metaservice/callbacks). The metaservice tells this session
 // when an inode it holds changes; while that stream of invalidations is
-// live, answers may be cached long (Options.CacheTimeout) by the kernel,
-// and each invalidation is passed on to the kernel (invalidate.go). When
-// the stream is lost, everything cached long is dropped from the kernel
-// and answers are cached for the short timeouts only, until it is back.
+// live, answers may be cached long, by the kernel (Options.CacheTimeout)
+// and by the client's own cache (metacache.go), and each invalidation is
+// passed on to both (invalidate.go). When the stream is lost, everything
+// cached long is dropped and answers are cached for the short timeouts
+// only, until it is back.
 //
 // Holds are counted here as the metaservice counts them: one per inode
-// answered by a holding call (see metaservice.Caller), given back when the
-// kernel forgets the inode.
+// answered by a holding call (see metaservice.Caller). They are given
+// back once neither the kernel nor the client's cache keeps the inode.
 type coherence struct {
 	// calls is held shared by holding calls in flight and exclusively by
 	// a reset, so that no answer counted before a reset lands after it.
 	// It is never held across a kernel notification: the kernel may be
 	// holding a directory lock while it waits for a call that waits for it.
 	calls sync.RWMutex
+	// nextCall numbers calls, so that a call's own changes do not spoil
+	// its own answer (recent.go).
+	nextCall atomic.Uint64
 
 	mu      sync.Mutex // guards everything below; never held across I/O
 	up      bool       // the stream is live: answers may be cached long
 	epoch   uint64     // what the next poll acknowledges
 	seq     uint64
-	holds   map[ms.Ino]uint32
+	holds   map[ms.Ino]holdState
 	resets  uint64              // whole-cache drops so far
 	release []callbacks.Release // counts to give back with the next poll
 	recent  recentEvents
+	cache   *metaCache
 	// entries are the names, present or absent, the kernel was given for
 	// long, per directory: they must be dropped from it if the stream is
 	// lost. At most maxLongEntries; past it names are cached short.
@@ -41,12 +47,20 @@ type coherence struct {
 	nEntries int
 }
 
+// holdState is this session's holds of one inode: the count the
+// metaservice has, and whether the kernel keeps the inode.
+type holdState struct {
+	n      uint32
+	kernel bool
+}
+
 // maxLongEntries bounds the names remembered for the kernel (some 100
 // bytes each).
 const maxLongEntries = 1 << 20
 
-func newCoherence() *coherence {
-	return &coherence{holds: map[ms.Ino]uint32{}, entries: map[ms.Ino]map[string]struct{}{}}
+func newCoherence(cacheEntries int, cacheBytes int64) *coherence {
+	return &coherence{holds: map[ms.Ino]holdState{}, entries: map[ms.Ino]map[string]struct{}{},
+		cache: newMetaCache(cacheEntries, cacheBytes)}
 }
 
 // holdingCall is a holding call in flight.
@@ -55,36 +69,66 @@ type holdingCall struct {
 	start answerMark
 }
 
-// answerMark is when an answer was asked for: the invalidations applied
-// and the whole-cache drops made by then.
-type answerMark struct{ applied, resets uint64 }
+// answerMark is when an answer was asked for: the changes heard of and
+// the whole-cache drops made by then, and the call asking.
+type answerMark struct{ applied, resets, call uint64 }
+
+// callSink takes one call's own changes.
+type callSink struct {
+	c    *coherence
+	call uint64
+}
+
+func (s callSink) OwnChanges(evs []callbacks.Event) { s.c.ownChanges(evs, s.call) }
+
+// caller returns what a call made with ctx by session says of itself, and
+// its mark.
+func (c *coherence) caller(session uint64, hold bool) (ms.Caller, answerMark) {
+	call := c.nextCall.Add(1)
+	c.mu.Lock()
+	mark := answerMark{c.recent.applied, c.resets, call}
+	c.mu.Unlock()
+	return ms.Caller{Session: session, Hold: hold, Own: callSink{c, call}}, mark
+}
 
 // begin starts a holding call made with ctx by session. The caller must
 // end it, whatever the call returned.
 func (c *coherence) begin(ctx context.Context, session uint64) holdingCall {
 	c.calls.RLock()
-	c.mu.Lock()
-	start := answerMark{c.recent.applied, c.resets}
-	c.mu.Unlock()
-	return holdingCall{ctx: ms.WithCaller(ctx, ms.Caller{Session: session, Hold: true}), start: start}
+	caller, mark := c.caller(session, true)
+	return holdingCall{ctx: ms.WithCaller(ctx, caller), start: mark}
 }
 
 // end counts the holds the call's answer took (held: the inodes it
 // answered with; none after an error) and reports whether the answer may
-// be cached long: the stream is live and no invalidation of held or of
-// the directories in dirs arrived while the call was out.
+// be cached long: the stream is live and nothing of held or of the
+// directories in dirs changed while the call was out.
 func (c *coherence) end(h holdingCall, held []ms.Ino, dirs ...ms.Ino) bool {
 	defer c.calls.RUnlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, ino := range held {
-		c.holds[ino]++
+		st := c.holds[ino]
+		st.n++
+		c.holds[ino] = st
 	}
-	if !c.up {
+	return c.stillLongLocked(h.start, append(held, dirs...)...)
+}
+
+// stillLong reports whether an answer about inos, asked for at mark, may
+// still be cached long.
+func (c *coherence) stillLong(mark answerMark, inos ...ms.Ino) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stillLongLocked(mark, inos...)
+}
+
+func (c *coherence) stillLongLocked(mark answerMark, inos ...ms.Ino) bool {
+	if !c.up || c.resets != mark.resets {
 		return false
 	}
-	for _, ino := range append(held, dirs...) {
-		if c.recent.since(ino, h.start.applied) {
+	for _, ino := range inos {
+		if c.recent.since(ino, mark.applied, mark.call) {
 			return false
 		}
 	}
@@ -95,7 +139,67 @@ func (c *coherence) end(h holdingCall, held []ms.Ino, dirs ...ms.Ino) bool {
 func (c *coherence) isHeld(ino ms.Ino) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.up && c.holds[ino] > 0
+	return c.up && c.holds[ino].n > 0
+}
+
+// kernelGot records that the kernel took a reference to ino.
+func (c *coherence) kernelGot(ino ms.Ino) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.holds[ino]
+	st.kernel = true
+	c.holds[ino] = st
+}
+
+// forgot records that the kernel forgot ino: its names went with it, if
+// it is a directory, and its holds go unless the cache keeps it.
+func (c *coherence) forgot(ino ms.Ino) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dropEntries(ino)
+	if st, ok := c.holds[ino]; ok {
+		st.kernel = false
+		c.holds[ino] = st
+		c.maybeRelease(ino)
+	}
+}
+
+// maybeRelease gives back ino's holds if neither the kernel nor the cache
+// keeps it. Called with mu held.
+func (c *coherence) maybeRelease(ino ms.Ino) {
+	st, ok := c.holds[ino]
+	if !ok || st.kernel || c.cache.has(ino) {
+		return
+	}
+	delete(c.holds, ino)
+	if st.n > 0 {
+		c.release = append(c.release, callbacks.Release{Ino: uint64(ino), N: st.n})
+	}
+}
+
+// released gives back the holds of what the cache evicted.
+func (c *coherence) released(items []*cacheItem) {
+	for _, it := range items {
+		c.maybeRelease(it.ino)
+	}
+}
+
+// unused gives back the holds of listed entries, answered at mark, that
+// neither the kernel nor the cache took. After a reset there is nothing
+// of theirs to give back.
+func (c *coherence) unused(ents []ms.DirEntry, mark answerMark) {
+	inos := ms.AnsweredInos(ents)
+	if len(inos) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.resets != mark.resets {
+		return
+	}
+	for _, ino := range inos {
+		c.maybeRelease(ino)
+	}
 }
 
 // longEntry remembers that the kernel was given name in dir for long, and
@@ -117,61 +221,6 @@ func (c *coherence) longEntry(dir ms.Ino, name string) bool {
 	names[name] = struct{}{}
 	c.nEntries++
 	return true
-}
-
-// stillLong reports whether an answer about inos, asked for at mark, may
-// still be cached long.
-func (c *coherence) stillLong(mark answerMark, inos ...ms.Ino) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.up || c.resets != mark.resets {
-		return false
-	}
-	for _, ino := range inos {
-		if c.recent.since(ino, mark.applied) {
-			return false
-		}
-	}
-	return true
-}
-
-// unused gives back the holds of listed entries, answered at mark, that
-// the kernel was never given (one each: their listing's). After a reset
-// there is nothing of theirs to give back.
-func (c *coherence) unused(ents []ms.DirEntry, mark answerMark) {
-	inos := ms.AnsweredInos(ents)
-	if len(inos) == 0 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.resets != mark.resets {
-		return
-	}
-	for _, ino := range inos {
-		n := c.holds[ino]
-		if n == 0 {
-			continue
-		}
-		if n == 1 {
-			delete(c.holds, ino)
-		} else {
-			c.holds[ino] = n - 1
-		}
-		c.release = append(c.release, callbacks.Release{Ino: uint64(ino), N: 1})
-	}
-}
-
-// forgot gives back the holds of an inode the kernel forgot; its names
-// went from the kernel with it, if it is a directory.
-func (c *coherence) forgot(ino ms.Ino) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if n := c.holds[ino]; n > 0 {
-		c.release = append(c.release, callbacks.Release{Ino: uint64(ino), N: n})
-		delete(c.holds, ino)
-	}
-	c.dropEntries(ino)
 }
 
 // dropEntry forgets one name of dir; called with mu held.
@@ -211,40 +260,22 @@ func (c *coherence) takeReleases(limit int) []callbacks.Release {
 	return out
 }
 
-// recentEvents numbers the invalidations applied and remembers the last
-// one of each inode recently touched, so an answer that was read before
-// an invalidation it crossed on the way is not cached long.
-type recentEvents struct {
-	applied uint64            // invalidations applied
-	floor   uint64            // invalidations at or below it are forgotten
-	last    map[ms.Ino]uint64 // inode → its last invalidation
-	order   []ms.Ino
-}
-
-// recentSize bounds the inodes remembered; a call slower than this many
-// invalidations is not cached long.
-const recentSize = 4096
-
-func (r *recentEvents) note(ino ms.Ino) {
-	r.applied++
-	if r.last == nil {
-		r.last = map[ms.Ino]uint64{}
+// ownChanges drops from the cache what a call of this client changed,
+// before the call returns: its answer, or the handler, says the rest.
+func (c *coherence) ownChanges(evs []callbacks.Event, call uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ev := range evs {
+		ino := ms.Ino(ev.Ino)
+		c.recent.note(ino, call)
+		switch {
+		case !ev.Entry:
+			c.cache.dropAttr(ino)
+			c.maybeRelease(ino)
+		case ev.Name == "":
+			c.cache.dropDir(ino)
+		default:
+			c.cache.unsettle(ino, ev.Name)
+		}
 	}
-	r.last[ino] = r.applied
-	r.order = append(r.order, ino)
-	if len(r.order) <= recentSize {
-		return
-	}
-	old := r.order[0]
-	r.order = r.order[1:]
-	r.floor++
-	if r.last[old] <= r.floor {
-		delete(r.last, old)
-	}
-}
-
-// since reports whether ino may have been invalidated after the start-th
-// invalidation.
-func (r *recentEvents) since(ino ms.Ino, start uint64) bool {
-	return start < r.floor || r.last[ino] > start
 }

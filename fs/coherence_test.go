@@ -239,3 +239,62 @@ func TestCutStreamFallsBackToShortTimeouts(t *testing.T) {
 	change(t, a)
 	sees(t, b, "with the stream back")
 }
+
+// dropKernelCaches makes the kernel forget every dentry and inode it can
+// (the client then answers from its own cache).
+func dropKernelCaches(t *testing.T) {
+	require.NoError(t, os.WriteFile("/proc/sys/vm/drop_caches", []byte("2\n"), 0))
+}
+
+func nlink(t *testing.T, path string) uint64 {
+	st, err := os.Lstat(path)
+	require.NoError(t, err)
+	return st.Sys().(*syscall.Stat_t).Nlink
+}
+
+// TestClientCacheAnswersAfterTheKernelForgets: once the kernel dropped
+// its dentries and inodes, the client answers stats, and lookups of names
+// absent from a directory it knows whole, from its own cache; its own
+// changes and another client's are seen all the same.
+func TestClientCacheAnswersAfterTheKernelForgets(t *testing.T) {
+	needMount(t)
+	svc := newMetaservice(t)
+	a := mountClient(t, svc, Options{})
+	b := mountClient(t, svc, Options{})
+	d := a.path("d")
+	require.NoError(t, os.Mkdir(d, 0o755))
+	for _, n := range []string{"f1", "f2", "f3"} {
+		require.NoError(t, os.WriteFile(filepath.Join(d, n), nil, 0o644))
+	}
+	dropKernelCaches(t)
+	// The directory's own attributes changed with each create: they are
+	// asked for again, once.
+	_, err := os.Lstat(d)
+	require.NoError(t, err)
+	before := a.meta.calls.Load()
+	for _, n := range []string{"f1", "f2", "f3"} {
+		require.Equal(t, os.FileMode(0o644), mode(t, filepath.Join(d, n)))
+	}
+	_, err = os.Lstat(filepath.Join(d, "never-made"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+	require.Equal(t, before, a.meta.calls.Load(), "stats and a lookup of an absent name called the metaservice")
+
+	// Its own changes: a second name comes and goes; the link count follows.
+	require.NoError(t, os.Link(filepath.Join(d, "f1"), filepath.Join(d, "l1")))
+	require.Equal(t, uint64(2), nlink(t, filepath.Join(d, "f1")))
+	require.NoError(t, os.Remove(filepath.Join(d, "l1")))
+	dropKernelCaches(t)
+	require.Equal(t, uint64(1), nlink(t, filepath.Join(d, "f1")), "after its own unlink")
+	_, err = os.Lstat(filepath.Join(d, "l1"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+
+	// Another client's.
+	require.NoError(t, os.Chmod(filepath.Join(b.path("d"), "f2"), 0o600))
+	require.NoError(t, os.Rename(filepath.Join(b.path("d"), "f3"), filepath.Join(b.path("d"), "never-made")))
+	dropKernelCaches(t)
+	require.Equal(t, os.FileMode(0o600), mode(t, filepath.Join(d, "f2")), "another client's chmod")
+	_, err = os.Lstat(filepath.Join(d, "never-made"))
+	require.NoError(t, err, "another client's rename onto a name known absent")
+	_, err = os.Lstat(filepath.Join(d, "f3"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+}

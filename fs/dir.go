@@ -57,6 +57,9 @@ func (f *FS) readDir(in *fuse.ReadIn, out *fuse.DirEntryList, plus bool) fuse.St
 		call := f.coh.begin(f.op(), f.session.Load())
 		ents, err := f.meta.ReadDir(call.ctx, f.cred(&in.InHeader), dir, in.Offset, limit, plus)
 		f.coh.end(call, ms.AnsweredInos(ents), dir)
+		if err == nil {
+			f.coh.cacheListing(dir, ents, in.Offset == 0 && len(ents) < limit, call.start)
+		}
 		return ents, call.start, err
 	}
 	var ents []ms.DirEntry

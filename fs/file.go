@@ -19,6 +19,7 @@ func (f *FS) Create(cancel <-chan struct{}, in *fuse.CreateIn, name string, out 
 	if err != nil {
 		return status("create", err)
 	}
+	f.cacheMade(parent, name, a, long)
 	f.policies.saw(parent, name, a)
 	of, rep, _ := f.files.open(a)
 	f.openedPolicyFile(of, in.Flags)

@@ -206,7 +206,9 @@ func (t *fileTable) commit(ctx context.Context, of *openFile, durable bool) erro
 	of.dirty, of.committing, of.grew, of.pending = false, true, false, map[uint32]chunkWrite{}
 	of.mu.Unlock()
 
-	a, err := t.f.meta.CommitWrite(ctx, of.ino, size, mtime, versions)
+	cctx, mark := t.f.marked(ctx)
+	a, err := t.f.meta.CommitWrite(cctx, of.ino, size, mtime, versions)
+	t.f.coh.cacheAttr(a, err == nil && t.f.coh.stillLong(mark, of.ino))
 	if err == nil && durable && grew {
 		err = t.f.meta.Sync(ctx)
 	}

@@ -28,6 +28,11 @@ type Options struct {
 	// (coherence.go); the three timeouts above apply while it is not.
 	// Default 10 minutes; negative: never cache long (no stream).
 	CacheTimeout time.Duration
+	// CacheEntries and CacheBytes bound the client's own metadata cache
+	// (metacache.go); defaults 100,000 entries and 64 MiB, negative for
+	// none.
+	CacheEntries int
+	CacheBytes   int64
 	// InvalidationPoll is how long one poll of the invalidation stream
 	// waits for an event; a stream silent for 3s longer counts as lost.
 	// Default 5s.
@@ -73,6 +78,12 @@ func (o *Options) setDefaults() {
 		*d = max(*d, 0)
 	}
 	def(&o.CacheTimeout, 10*time.Minute)
+	if o.CacheEntries == 0 {
+		o.CacheEntries = 100_000
+	}
+	if o.CacheBytes == 0 {
+		o.CacheBytes = 64 << 20
+	}
 	def(&o.InvalidationPoll, 5*time.Second)
 	def(&o.CommitInterval, 3*time.Second)
 	def(&o.LeaseDuration, time.Minute)
@@ -135,7 +146,7 @@ func New(meta Meta, data Data, opts Options) (*FS, error) {
 		groups: groupCache{entries: map[uint32]groupEntry{}}, ctx: ctx, cancel: cancel}
 	f.session.Store(id)
 	f.files = newFileTable(f)
-	f.coh = newCoherence()
+	f.coh = newCoherence(opts.CacheEntries, opts.CacheBytes)
 	f.remote = newRemoteCopies(meta, data.ID(), f.opts.RemoteCacheBytes, f.opts.DataserverCreds)
 	f.every(opts.HeartbeatInterval, f.heartbeat)
 	f.every(opts.CommitInterval/2, f.files.commitDue)
@@ -219,9 +230,21 @@ func (f *FS) Close(ctx context.Context) error {
 // op returns the context an operation runs under. It names this
 // client's session, so the metaservice does not tell it of its own
 // changes (the kernel knows them; and its request holds the directory
-// lock the invalidation would wait for).
+// lock the invalidation would wait for), but tells the call instead, so
+// that the client's cache drops what they made stale.
 func (f *FS) op() context.Context {
-	return ms.WithCaller(f.ctx, ms.Caller{Session: f.session.Load()})
+	caller, _ := f.coh.caller(f.session.Load(), false)
+	return ms.WithCaller(f.ctx, caller)
+}
+
+// opMarked is op for a call whose answer the client caches: with the mark
+// that tells whether it still may when the answer is in.
+func (f *FS) opMarked() (context.Context, answerMark) { return f.marked(f.ctx) }
+
+// marked is opMarked under ctx.
+func (f *FS) marked(ctx context.Context) (context.Context, answerMark) {
+	caller, mark := f.coh.caller(f.session.Load(), false)
+	return ms.WithCaller(ctx, caller), mark
 }
 
 // opCancel returns a context that also ends when the kernel interrupts the

@@ -84,19 +84,23 @@ func (f *FS) applyEvents(b callbacks.Batch) {
 	c.mu.Lock()
 	for _, ev := range b.Events {
 		ino := ms.Ino(ev.Ino)
-		c.recent.note(ino)
+		c.recent.note(ino, 0)
 		switch {
 		case !ev.Entry:
 			notes = append(notes, kernelNote{ino: ino})
 			f.dirOpens.changed(ino)
+			c.cache.dropAttr(ino)
+			c.maybeRelease(ino)
 		case ev.Name == "":
 			for _, n := range c.dropEntries(ino) {
 				notes = append(notes, kernelNote{ino: ino, name: n, entry: true})
 			}
 			notes = append(notes, kernelNote{ino: ino, pages: true})
+			c.cache.dropDir(ino)
 		default:
 			c.dropEntry(ino, ev.Name)
 			notes = append(notes, kernelNote{ino: ino, name: ev.Name, entry: true}, kernelNote{ino: ino, pages: true})
+			c.cache.forgetName(ino, ev.Name)
 		}
 	}
 	c.epoch, c.seq = b.Epoch, b.Seq
@@ -113,11 +117,12 @@ func (f *FS) resetCache(b callbacks.Batch) {
 	c.calls.Lock()
 	c.mu.Lock()
 	notes := c.everythingLong()
-	c.holds = map[ms.Ino]uint32{}
+	c.cache.clear()
+	c.holds = map[ms.Ino]holdState{}
 	c.release = nil
 	c.resets++
 	c.epoch, c.seq = b.Epoch, b.Seq
-	c.recent.floor = c.recent.applied // answers in flight were read before
+	c.recent.forgetAll() // answers in flight were read before
 	c.mu.Unlock()
 	c.calls.Unlock()
 	f.metrics.cacheResets.Add(1)
@@ -151,7 +156,10 @@ func (f *FS) streamLost(err error) {
 	var notes []kernelNote
 	if was {
 		notes = c.everythingLong()
-		c.recent.floor = c.recent.applied
+		for _, ino := range c.cache.clear() {
+			c.maybeRelease(ino)
+		}
+		c.recent.forgetAll()
 	}
 	c.mu.Unlock()
 	if !was {

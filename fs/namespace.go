@@ -14,9 +14,29 @@ import (
 // kernel for NegativeTimeout (an entry with node id 0).
 func (f *FS) Lookup(cancel <-chan struct{}, h *fuse.InHeader, name string, out *fuse.EntryOut) fuse.Status {
 	parent := ms.Ino(h.NodeId)
-	call := f.coh.begin(f.op(), f.session.Load())
-	a, err := f.meta.Lookup(call.ctx, f.cred(h), parent, name)
-	long := f.coh.end(call, answered(a, err), parent)
+	if err := ms.CheckName(name); err != nil {
+		return status("lookup", err)
+	}
+	a, known := f.coh.cachedLookup(parent, name)
+	long := known
+	var err error
+	if !known {
+		call := f.coh.begin(f.op(), f.session.Load())
+		a, err = f.meta.Lookup(call.ctx, f.cred(h), parent, name)
+		long = f.coh.end(call, answered(a, err), parent)
+		f.coh.cacheAttr(a, long && err == nil)
+		if err == nil || errorsIsENOENT(err) {
+			f.coh.cacheName(parent, name, inoOf(a, err), long, true)
+		}
+	} else if a == nil {
+		err = syscall.ENOENT
+	}
+	return f.lookupAnswer(parent, name, a, err, long, out)
+}
+
+// lookupAnswer answers a lookup with a, or with err; long says the
+// answer is held.
+func (f *FS) lookupAnswer(parent ms.Ino, name string, a *ms.Attr, err error, long bool, out *fuse.EntryOut) fuse.Status {
 	if errorsIsENOENT(err) && f.opts.NegativeTimeout > 0 {
 		out.NodeId = 0
 		out.SetEntryTimeout(f.timeout(f.opts.NegativeTimeout, long && f.coh.longEntry(parent, name)))
@@ -28,6 +48,14 @@ func (f *FS) Lookup(cancel <-chan struct{}, h *fuse.InHeader, name string, out *
 	f.policies.saw(parent, name, a)
 	f.fillEntry(f.files.overlay(a), out, long && f.coh.longEntry(parent, name))
 	return fuse.OK
+}
+
+// inoOf is the inode an answer names: 0 for none.
+func inoOf(a *ms.Attr, err error) ms.Ino {
+	if err != nil || a == nil {
+		return 0
+	}
+	return a.Ino
 }
 
 // answered is what a holding call answered with: the inode, unless it
@@ -50,12 +78,17 @@ func (f *FS) Forget(nodeid, nlookup uint64) {
 
 // GetAttr implements fuse.RawFileSystem.
 func (f *FS) GetAttr(cancel <-chan struct{}, in *fuse.GetAttrIn, out *fuse.AttrOut) fuse.Status {
+	if a := f.coh.cachedAttr(ms.Ino(in.NodeId)); a != nil {
+		f.fillAttrOut(f.files.overlay(a), out, true)
+		return fuse.OK
+	}
 	call := f.coh.begin(f.op(), f.session.Load())
 	a, err := f.meta.GetAttr(call.ctx, ms.Ino(in.NodeId))
 	long := f.coh.end(call, answered(a, err))
 	if err != nil {
 		return status("getattr", err)
 	}
+	f.coh.cacheAttr(a, long)
 	f.fillAttrOut(f.files.overlay(a), out, long)
 	return fuse.OK
 }
@@ -76,6 +109,7 @@ func (f *FS) SetAttr(cancel <-chan struct{}, in *fuse.SetAttrIn, out *fuse.AttrO
 	if err != nil {
 		return status("setattr", err)
 	}
+	f.coh.cacheAttr(a, long)
 	if req.Valid&ms.SetSize != 0 {
 		f.files.truncated(a)
 	}
@@ -165,8 +199,19 @@ func (f *FS) entry(op string, parent ms.Ino, name string, out *fuse.EntryOut, mk
 	if err != nil {
 		return status(op, err)
 	}
+	f.cacheMade(parent, name, a, long)
 	f.fillEntry(a, out, long && f.coh.longEntry(parent, name))
 	return fuse.OK
+}
+
+// cacheMade caches what a create-like call made: the inode, its name, and
+// for a directory that it is empty.
+func (f *FS) cacheMade(parent ms.Ino, name string, a *ms.Attr, long bool) {
+	f.coh.cacheAttr(a, long)
+	f.coh.cacheName(parent, name, a.Ino, long, true)
+	if a.IsDir() {
+		f.coh.cacheNewDir(a.Ino, long)
+	}
 }
 
 // Readlink implements fuse.RawFileSystem.
@@ -181,7 +226,11 @@ func (f *FS) Readlink(cancel <-chan struct{}, h *fuse.InHeader) ([]byte, fuse.St
 // Unlink implements fuse.RawFileSystem. Unlinking a policy file removes
 // its directory's policy (in the metaservice's transaction).
 func (f *FS) Unlink(cancel <-chan struct{}, h *fuse.InHeader, name string) fuse.Status {
-	err := f.meta.Unlink(f.op(), f.cred(h), ms.Ino(h.NodeId), name)
+	ctx, mark := f.opMarked()
+	err := f.meta.Unlink(ctx, f.cred(h), ms.Ino(h.NodeId), name)
+	if err == nil {
+		f.coh.settle(ms.Ino(h.NodeId), name, 0, mark)
+	}
 	if err == nil && name == ms.PolicyFileName {
 		f.policyFileGone(ms.Ino(h.NodeId))
 	}
@@ -190,7 +239,12 @@ func (f *FS) Unlink(cancel <-chan struct{}, h *fuse.InHeader, name string) fuse.
 
 // Rmdir implements fuse.RawFileSystem.
 func (f *FS) Rmdir(cancel <-chan struct{}, h *fuse.InHeader, name string) fuse.Status {
-	return status("rmdir", f.meta.Rmdir(f.op(), f.cred(h), ms.Ino(h.NodeId), name))
+	ctx, mark := f.opMarked()
+	err := f.meta.Rmdir(ctx, f.cred(h), ms.Ino(h.NodeId), name)
+	if err == nil {
+		f.coh.settle(ms.Ino(h.NodeId), name, 0, mark)
+	}
+	return status("rmdir", err)
 }
 
 // Rename implements fuse.RawFileSystem (rename and renameat2 flags). A
@@ -198,7 +252,8 @@ func (f *FS) Rmdir(cancel <-chan struct{}, h *fuse.InHeader, name string) fuse.S
 // is refused (EINVAL) if it does not parse; one renamed away takes its
 // directory's policy with it.
 func (f *FS) Rename(cancel <-chan struct{}, in *fuse.RenameIn, oldName, newName string) fuse.Status {
-	ctx, c := f.op(), f.cred(&in.InHeader)
+	ctx, mark := f.opMarked()
+	c := f.cred(&in.InHeader)
 	src, dst := ms.Ino(in.NodeId), ms.Ino(in.Newdir)
 	var policySrc []byte
 	var moved *ms.Attr
@@ -210,6 +265,9 @@ func (f *FS) Rename(cancel <-chan struct{}, in *fuse.RenameIn, oldName, newName 
 	}
 	if err := f.meta.Rename(ctx, c, src, oldName, dst, newName, in.Flags); err != nil {
 		return status("rename", err)
+	}
+	if in.Flags&ms.RenameExchange == 0 {
+		f.coh.settle(src, oldName, 0, mark) // the new name is left to a lookup
 	}
 	if oldName == ms.PolicyFileName {
 		f.policyFileGone(src)

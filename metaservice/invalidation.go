@@ -20,6 +20,15 @@ import (
 type Caller struct {
 	Session uint64
 	Hold    bool
+	// Own, if set, is told before the call returns what its transactions
+	// changed: the session's own changes, which it is not sent as
+	// invalidations, so that its cache can drop what they made stale.
+	Own ChangeSink
+}
+
+// ChangeSink takes a call's own changes.
+type ChangeSink interface {
+	OwnChanges(events []callbacks.Event)
 }
 
 type callerKey struct{}
@@ -105,6 +114,10 @@ func (t *tx) noteWrite(key []byte) {
 // heard, so that a change is seen by every other client's very next stat
 // or listing.
 func (t *tx) publish(ctx context.Context) {
-	pending := t.s.callbacks.Publish(CallerOf(ctx).Session, t.events)
+	c := CallerOf(ctx)
+	if c.Own != nil && len(t.events) > 0 {
+		c.Own.OwnChanges(t.events)
+	}
+	pending := t.s.callbacks.Publish(c.Session, t.events)
 	t.s.callbacks.WaitAcked(ctx, pending, t.s.opts.InvalidationWait)
 }

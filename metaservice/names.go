@@ -12,6 +12,10 @@ const MaxNameLen = 255
 const MaxSymlinkLen = 4096
 
 // checkName validates a name about to be created or looked up.
+// CheckName says what is wrong with a name to look up, if anything: a
+// client that answers lookups from its cache refuses the same names.
+func CheckName(name string) error { return checkName(name) }
+
 func checkName(name string) error {
 	switch {
 	case name == "":

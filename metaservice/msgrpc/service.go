@@ -45,10 +45,10 @@ func ServiceDesc(name string, methods ...grpc.MethodDesc) *grpc.ServiceDesc {
 }
 
 // Invoke calls service/method on conn with req and decodes the response.
-func Invoke[Req, Resp any](ctx context.Context, conn grpc.ClientConnInterface, service, method string, req *Req) (*Resp, error) {
+func Invoke[Req, Resp any](ctx context.Context, conn grpc.ClientConnInterface, service, method string, req *Req, opts ...grpc.CallOption) (*Resp, error) {
 	resp := new(Resp)
 	full := "/" + service + "/" + method
-	if err := conn.Invoke(ctx, full, req, resp); err != nil {
+	if err := conn.Invoke(ctx, full, req, resp, opts...); err != nil {
 		return nil, fromStatus(method, err)
 	}
 	return resp, nil

@@ -4,10 +4,14 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 
+	"github.com/vmihailenco/msgpack/v5"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
 	ms "github.com/lis-fs/lis/metaservice"
+	"github.com/lis-fs/lis/metaservice/callbacks"
 )
 
 // callerHeader carries ms.Caller in a call's metadata rather than in every
@@ -15,6 +19,11 @@ import (
 // what it answers with concern the invalidation table, not the operation.
 // The value is the session number, with "h" after it for a holding call.
 const callerHeader = "lis-caller"
+
+// ownChangesTrailer carries back, for a caller that names its session,
+// what the call's transactions changed (msgpack []callbacks.Event; see
+// metaservice.ChangeSink).
+const ownChangesTrailer = "lis-own-changes-bin"
 
 // withCallerHeader adds ctx's caller, if any, to the outgoing metadata.
 func withCallerHeader(ctx context.Context) context.Context {
@@ -44,4 +53,56 @@ func callerFromHeader(ctx context.Context) context.Context {
 		return ctx
 	}
 	return ms.WithCaller(ctx, ms.Caller{Session: id, Hold: hold})
+}
+
+// ownChanges collects a call's own changes on the server side.
+type ownChanges struct {
+	mu     sync.Mutex
+	events []callbacks.Event
+}
+
+func (o *ownChanges) OwnChanges(evs []callbacks.Event) {
+	o.mu.Lock()
+	o.events = append(o.events, evs...)
+	o.mu.Unlock()
+}
+
+// collectOwnChanges makes a call with a caller collect its own changes;
+// sendOwnChanges then puts them in the call's trailer.
+func collectOwnChanges(ctx context.Context) (context.Context, *ownChanges) {
+	c := ms.CallerOf(ctx)
+	if c.Session == 0 {
+		return ctx, nil
+	}
+	o := &ownChanges{}
+	c.Own = o
+	return ms.WithCaller(ctx, c), o
+}
+
+func sendOwnChanges(ctx context.Context, o *ownChanges) {
+	if o == nil || len(o.events) == 0 {
+		return
+	}
+	b, err := msgpack.Marshal(o.events)
+	if err == nil {
+		grpc.SetTrailer(ctx, metadata.Pairs(ownChangesTrailer, string(b)))
+	}
+}
+
+// ownChangesOption asks for the trailer when the caller wants its own
+// changes; deliver passes them on once the call returned.
+func ownChangesOption(ctx context.Context) (opts []grpc.CallOption, deliver func()) {
+	sink := ms.CallerOf(ctx).Own
+	if sink == nil {
+		return nil, func() {}
+	}
+	md := new(metadata.MD)
+	return []grpc.CallOption{grpc.Trailer(md)}, func() {
+		for _, v := range md.Get(ownChangesTrailer) {
+			var evs []callbacks.Event
+			if msgpack.Unmarshal([]byte(v), &evs) == nil {
+				sink.OwnChanges(evs)
+			}
+		}
+	}
 }

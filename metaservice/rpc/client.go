@@ -48,7 +48,10 @@ func (c *Client) Close() error {
 
 // call invokes one lis.Meta method.
 func call[Req, Resp any](ctx context.Context, c *Client, method string, req *Req) (*Resp, error) {
-	return msgrpc.Invoke[Req, Resp](withCallerHeader(ctx), c.conn, ServiceName, method, req)
+	opts, deliver := ownChangesOption(ctx)
+	resp, err := msgrpc.Invoke[Req, Resp](withCallerHeader(ctx), c.conn, ServiceName, method, req, opts...)
+	deliver() // also after an error: a transaction may have committed
+	return resp, err
 }
 
 // callErr invokes a method whose response carries nothing.

@@ -187,7 +187,9 @@ func method[Req, Resp any](s *Server, name string, h func(ctx context.Context, r
 				return nil, fmt.Errorf("%s: %w", name, err)
 			}
 		}
-		resp, err = h(callerFromHeader(ctx), req)
+		hctx, own := collectOwnChanges(callerFromHeader(ctx))
+		resp, err = h(hctx, req)
+		sendOwnChanges(ctx, own)
 		if err != nil && !hasErrno(err) && ctx.Err() == nil {
 			s.log.Warn("metaservice call failed", "method", name, "err", err)
 		}
