@@ -1,6 +1,8 @@
 package fs
 
-import ms "github.com/lis-fs/lis/metaservice"
+import (
+	ms "github.com/lis-fs/lis/metaservice"
+)
 
 // The client cache's operations as the handlers use them: each takes
 // coherence.mu, answers only while the stream is live, and caches only

@@ -156,7 +156,7 @@ func (t *Table) Publish(origin uint64, events []Event) []Pending {
 	defer t.mu.Unlock()
 	var sent map[uint64]bool
 	for _, ev := range events {
-		t.changes.note(ev.Ino)
+		t.changes.note(ev.Ino, origin)
 		h, ok := t.holds[ev.Ino]
 		if !ok {
 			continue

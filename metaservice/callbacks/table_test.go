@@ -196,20 +196,47 @@ func TestASlowHolderIsWaitedForOnce(t *testing.T) {
 	e, s := start(t, tb, 1)
 	tb.Hold(1, 10)
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go tb.Await(ctx, 1, e, s, time.Minute) // listens, but will not acknowledge
-	require.Eventually(t, func() bool { return len(tb.Publish(0, nil)) == 0 && tb.listeningNow(1) }, 10*time.Second, time.Millisecond)
+	done := make(chan struct{})
+	go func() {
+		// It listens but takes nothing: the events it is sent wake it,
+		// and it waits again without acknowledging them.
+		for ctx.Err() == nil {
+			tb.Await(ctx, 1, e, s, time.Minute)
+		}
+		close(done)
+	}()
+	require.Eventually(t, func() bool { return tb.listeningNow(1) }, 10*time.Second, time.Millisecond)
 	pending := tb.Publish(0, []Event{{Ino: 10}})
 	require.Len(t, pending, 1)
 	tb.WaitAcked(context.Background(), pending, time.Millisecond)
 	require.Empty(t, tb.Publish(0, []Event{{Ino: 10}}), "a session late once is not waited for")
+	cancel()
+	<-done
 	tb.Await(context.Background(), 1, e, s+2, 0) // it acknowledges
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
 	go tb.Await(ctx, 1, e, s+2, time.Minute)
-	require.Eventually(t, func() bool { return len(tb.Publish(0, []Event{{Ino: 10}})) == 1 }, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return tb.listeningNow(1) }, 10*time.Second, time.Millisecond)
+	require.Len(t, tb.Publish(0, []Event{{Ino: 10}}), 1, "waited for again once it acknowledged")
 }
 
 func (t *Table) listeningNow(sid uint64) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.sessions[sid] != nil && t.sessions[sid].polling > 0
+}
+
+func TestAHolderIsNotToldOfItsOwnChange(t *testing.T) {
+	tb := New(Options{})
+	e, s := start(t, tb, 1)
+	mark := tb.Mark()
+	tb.Publish(1, []Event{{Ino: 10}}) // its own create, say
+	tb.HoldSince(1, mark, []uint64{10}, nil)
+	require.Empty(t, tb.Await(context.Background(), 1, e, s, 0).Events)
+
+	mark = tb.Mark()
+	tb.Publish(2, []Event{{Ino: 10}})
+	tb.Publish(1, []Event{{Ino: 10}}) // its own change after another's
+	tb.HoldSince(1, mark, []uint64{10}, nil)
+	require.Len(t, tb.Await(context.Background(), 1, e, s, 0).Events, 2, "the other's change and the catch-up event")
 }
