@@ -109,16 +109,13 @@ func (d *dirOpens) expired(maxIdle time.Duration) []ms.Ino {
 }
 
 // releaseIdleDirs releases the registrations dirOpens gives up.
-func (f *FS) releaseIdleDirs(ctx context.Context) error {
-	return f.releaseDirs(ctx, f.dirOpens.expired(f.opts.CacheTimeout))
+func (f *FS) releaseIdleDirs(context.Context) error {
+	f.releaseDirs(f.dirOpens.expired(f.opts.CacheTimeout))
+	return nil
 }
 
-func (f *FS) releaseDirs(ctx context.Context, dirs []ms.Ino) error {
-	var first error
+func (f *FS) releaseDirs(dirs []ms.Ino) {
 	for _, dir := range dirs {
-		if err := f.meta.Release(ctx, dir, f.session.Load()); err != nil && first == nil {
-			first = err
-		}
+		f.releases.add(dir)
 	}
-	return first
 }

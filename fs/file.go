@@ -180,7 +180,7 @@ func (f *FS) Release(cancel <-chan struct{}, in *fuse.ReleaseIn) {
 		h := ms.LockOwner{Session: f.session.Load(), Owner: in.LockOwner}
 		status("release", f.meta.Flock(ctx, ino, h, ms.Unlock, false))
 	}
-	status("release", f.meta.Release(ctx, ino, f.session.Load()))
+	f.releases.add(ino)
 }
 
 // Fallocate implements fuse.RawFileSystem: mode 0 (posix_fallocate) and

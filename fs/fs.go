@@ -115,6 +115,7 @@ type FS struct {
 	policies policyFiles
 	dirs     dirStreams
 	dirOpens dirOpens
+	releases *releaseQueue
 	coh      *coherence
 	metrics  clientMetrics
 	// kernelNotes feeds the kernel's invalidations to kernelNotifier.
@@ -147,10 +148,13 @@ func New(meta Meta, data Data, opts Options) (*FS, error) {
 	f.session.Store(id)
 	f.files = newFileTable(f)
 	f.coh = newCoherence(opts.CacheEntries, opts.CacheBytes)
+	f.releases = newReleaseQueue()
 	f.remote = newRemoteCopies(meta, data.ID(), f.opts.RemoteCacheBytes, f.opts.DataserverCreds)
 	f.every(opts.HeartbeatInterval, f.heartbeat)
 	f.every(opts.CommitInterval/2, f.files.commitDue)
 	f.every(opts.InvalidationPoll, f.releaseIdleDirs)
+	f.wg.Add(1)
+	go f.releaser(ctx)
 	if opts.CacheTimeout > 0 {
 		f.kernelNotes = make(chan kernelBatch, 16)
 		f.wg.Add(2)
@@ -214,7 +218,8 @@ func (f *FS) Close(ctx context.Context) error {
 	err := f.files.commitAll(ctx, true)
 	f.cancel()
 	f.wg.Wait()
-	if rerr := f.releaseDirs(ctx, f.dirOpens.expired(0)); err == nil {
+	f.releaseDirs(f.dirOpens.expired(0))
+	if rerr := f.flushReleases(ctx); err == nil {
 		err = rerr
 	}
 	if cerr := f.meta.CloseSession(ctx, f.session.Load()); err == nil {

@@ -48,16 +48,15 @@ func (s *Service) AllocChunk(ctx context.Context, ino Ino, index uint32, ds stri
 	if err := checkLease(lease); err != nil {
 		return nil, err
 	}
-	c, err := s.chunkRecord(ctx, ino, index)
-	switch {
-	case err == nil:
-		return c, s.installIfHeld(ctx, c, ds)
-	case !isErrno(err, syscall.ENOENT):
-		return nil, err
-	}
+	// One transaction reads the record and, if there is none, writes it:
+	// the id and placement are chosen before it, from batches and caches,
+	// and only wasted (a number skipped) when the chunk exists.
 	c, created, err := s.newChunk(ctx, ino, index, ds, lease)
 	if err != nil {
 		return nil, err
+	}
+	if !created {
+		return c, s.installIfHeld(ctx, c, ds)
 	}
 	// The record is committed: telling its primary of the lease and the
 	// replicas must not stop halfway because the caller went away (an

@@ -60,20 +60,41 @@ func (s *Service) Release(ctx context.Context, ino Ino, session uint64) error {
 	if session == 0 {
 		return nil
 	}
+	return s.update(ctx, func(t *tx) error { return t.releaseOpen(ino, session) })
+}
+
+// ReleaseOpens is Release of each of inos (an inode once per open to
+// drop) in one transaction: a client batches the releases nobody waits
+// for (the kernel's RELEASE comes after close(2) returned).
+func (s *Service) ReleaseOpens(ctx context.Context, inos []Ino, session uint64) error {
+	if session == 0 || len(inos) == 0 {
+		return nil
+	}
 	return s.update(ctx, func(t *tx) error {
-		opens, err := t.opens(ino)
-		if err != nil || opens[session] == 0 {
-			return err
+		for _, ino := range inos {
+			if err := t.releaseOpen(ino, session); err != nil {
+				return err
+			}
 		}
-		if opens[session]--; opens[session] == 0 {
-			delete(opens, session)
-		}
-		t.putOpens(ino, opens)
-		if len(opens) > 0 {
-			return nil
-		}
-		return t.reclaimIfOrphan(ino)
+		return nil
 	})
+}
+
+// releaseOpen drops one of session's opens of ino, and reclaims ino if
+// that was the last open of an unlinked inode.
+func (t *tx) releaseOpen(ino Ino, session uint64) error {
+	opens, err := t.opens(ino)
+	if err != nil || opens[session] == 0 {
+		return err
+	}
+	if opens[session]--; opens[session] == 0 {
+		delete(opens, session)
+	}
+	t.putOpens(ino, opens)
+	if len(opens) > 0 {
+		return nil
+	}
+	return t.reclaimIfOrphan(ino)
 }
 
 // openTable counts each session's opens of one inode. All of them live

@@ -42,6 +42,30 @@ func testOpenUnlinked(t *testing.T, f *fixture) {
 	f.fsckClean()
 }
 
+// testReleaseOpens: a batch of releases drops one open per entry, an
+// inode listed twice twice, and reclaims what it left unlinked and
+// unopened, in one transaction.
+func testReleaseOpens(t *testing.T, f *fixture) {
+	sid, err := f.s.RegisterSession(f.ctx, SessionInfo{Host: "h"})
+	require.NoError(t, err)
+	a, err := f.s.Create(f.ctx, alice, RootIno, "twice", NewNode{Mode: 0644}, sid)
+	require.NoError(t, err)
+	_, err = f.s.Open(f.ctx, alice, a.Ino, syscall.O_RDONLY, sid)
+	require.NoError(t, err)
+	b, err := f.s.Create(f.ctx, alice, RootIno, "kept", NewNode{Mode: 0644}, sid)
+	require.NoError(t, err)
+	require.NoError(t, f.s.Unlink(f.ctx, alice, RootIno, "twice"))
+	require.NoError(t, f.s.Unlink(f.ctx, alice, RootIno, "kept"))
+
+	require.NoError(t, f.s.ReleaseOpens(f.ctx, []Ino{a.Ino, b.Ino, a.Ino}, sid))
+	_, err = f.s.GetAttr(f.ctx, a.Ino)
+	requireErrno(t, err, syscall.ENOENT)
+	_, err = f.s.GetAttr(f.ctx, b.Ino)
+	requireErrno(t, err, syscall.ENOENT)
+	require.NoError(t, f.s.ReleaseOpens(f.ctx, []Ino{a.Ino}, sid), "a release too many is harmless")
+	f.fsckClean()
+}
+
 func testSessionReap(t *testing.T, f *fixture) {
 	live, err := f.s.RegisterSession(f.ctx, SessionInfo{Host: "live"})
 	require.NoError(t, err)

@@ -134,6 +134,7 @@ var suite = map[string]func(t *testing.T, f *fixture){
 	"Xattrs":              testXattrs,
 	"ACL":                 testACL,
 	"OpenUnlinked":        testOpenUnlinked,
+	"ReleaseOpens":        testReleaseOpens,
 	"OpenDirRemoved":      testOpenDirRemoved,
 	"OpenRacesUnlink":     testOpenRacesUnlink,
 	"SessionReap":         testSessionReap,

@@ -22,6 +22,19 @@ func (c *Client) Release(ctx context.Context, ino ms.Ino, session uint64) error 
 	return callErr(ctx, c, "Release", &releaseReq{Ino: ino, Session: session})
 }
 
+// ReleaseOpens sends inos in batches of MaxReleaseOpens, each one
+// transaction; on an error, the batches before it are released.
+func (c *Client) ReleaseOpens(ctx context.Context, inos []ms.Ino, session uint64) error {
+	for len(inos) > 0 {
+		n := min(len(inos), MaxReleaseOpens)
+		if err := callErr(ctx, c, "ReleaseOpens", &releaseOpensReq{Inos: inos[:n], Session: session}); err != nil {
+			return err
+		}
+		inos = inos[n:]
+	}
+	return nil
+}
+
 func (c *Client) RegisterSession(ctx context.Context, info ms.SessionInfo) (uint64, error) {
 	r, err := call[registerReq, idResp](ctx, c, "RegisterSession", &registerReq{Info: info})
 	if err != nil {

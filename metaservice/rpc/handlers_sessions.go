@@ -18,6 +18,9 @@ func (s *Server) sessionMethods() []grpc.MethodDesc {
 		method(s, "Release", func(ctx context.Context, r *releaseReq) (*empty, error) {
 			return &empty{}, m.Release(ctx, r.Ino, r.Session)
 		}),
+		method(s, "ReleaseOpens", func(ctx context.Context, r *releaseOpensReq) (*empty, error) {
+			return &empty{}, m.ReleaseOpens(ctx, r.Inos, r.Session)
+		}),
 		method(s, "RegisterSession", func(ctx context.Context, r *registerReq) (*idResp, error) {
 			id, err := m.RegisterSession(ctx, r.Info)
 			return &idResp{ID: id}, err

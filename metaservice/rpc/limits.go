@@ -26,6 +26,9 @@ const (
 	// MaxDeletions is the most chunks one PendingDeletions returns and
 	// one AckDeletions acknowledges (Client.AckDeletions splits).
 	MaxDeletions = 4096
+	// MaxReleaseOpens is the most opens one ReleaseOpens drops
+	// (Client.ReleaseOpens splits).
+	MaxReleaseOpens = 4096
 	// MaxCommitChunks is the most chunk versions one CommitWrite carries.
 	MaxCommitChunks = 4096
 	// MaxLabel bounds dataserver names, site names and PD labels.
@@ -166,6 +169,13 @@ func (r *limitReq) check() error {
 func (r *ackReq) check() error {
 	if len(r.Chunks) > MaxDeletions {
 		return fmt.Errorf("ack of %d deletions (limit %d): %w", len(r.Chunks), MaxDeletions, syscall.E2BIG)
+	}
+	return nil
+}
+
+func (r *releaseOpensReq) check() error {
+	if len(r.Inos) > MaxReleaseOpens {
+		return fmt.Errorf("release of %d opens (limit %d): %w", len(r.Inos), MaxReleaseOpens, syscall.E2BIG)
 	}
 	return nil
 }

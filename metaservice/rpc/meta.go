@@ -37,6 +37,7 @@ type Namespace interface {
 type Sessions interface {
 	Open(ctx context.Context, c *ms.Cred, ino ms.Ino, flags uint32, session uint64) (*ms.Attr, error)
 	Release(ctx context.Context, ino ms.Ino, session uint64) error
+	ReleaseOpens(ctx context.Context, inos []ms.Ino, session uint64) error
 	RegisterSession(ctx context.Context, info ms.SessionInfo) (uint64, error)
 	Heartbeat(ctx context.Context, id uint64) error
 	CloseSession(ctx context.Context, id uint64) error

@@ -23,6 +23,13 @@ type releaseReq struct {
 	Session uint64
 }
 
+type releaseOpensReq struct {
+	_msgpack struct{} `msgpack:",as_array"`
+
+	Inos    []ms.Ino
+	Session uint64
+}
+
 type registerReq struct {
 	_msgpack struct{} `msgpack:",as_array"`
 
