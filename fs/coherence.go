@@ -79,7 +79,7 @@ type callSink struct {
 	call uint64
 }
 
-func (s callSink) OwnChanges(evs []callbacks.Event) { s.c.ownChanges(evs, s.call) }
+func (s callSink) OwnChanges(chs []ms.OwnChange) { s.c.ownChanges(chs, s.call) }
 
 // caller returns what a call made with ctx by session says of itself, and
 // its mark.
@@ -260,15 +260,20 @@ func (c *coherence) takeReleases(limit int) []callbacks.Release {
 	return out
 }
 
-// ownChanges drops from the cache what a call of this client changed,
-// before the call returns: its answer, or the handler, says the rest.
-func (c *coherence) ownChanges(evs []callbacks.Event, call uint64) {
+// ownChanges brings the cache up to what a call of this client changed,
+// before the call returns: the attributes it wrote replace those cached
+// (a create's parent directory keeps its cached attributes so), and the
+// names it changed are left for its answer, or the handler, to settle.
+func (c *coherence) ownChanges(chs []ms.OwnChange, call uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, ev := range evs {
+	for _, ch := range chs {
+		ev := ch.Event
 		ino := ms.Ino(ev.Ino)
 		c.recent.note(ino, call)
 		switch {
+		case !ev.Entry && ch.Attr != nil && c.up && c.holds[ino].n > 0:
+			c.released(c.cache.putAttr(ch.Attr))
 		case !ev.Entry:
 			c.cache.dropAttr(ino)
 			c.maybeRelease(ino)

@@ -11,6 +11,9 @@ import (
 // GetXAttr implements fuse.RawFileSystem. A zero-sized dest asks for the
 // size only; a value larger than dest is ERANGE.
 func (f *FS) GetXAttr(cancel <-chan struct{}, h *fuse.InHeader, name string, dest []byte) (uint32, fuse.Status) {
+	if f.knownAbsentXattr(ms.Ino(h.NodeId), name) {
+		return 0, fuse.ENODATA
+	}
 	v, err := f.meta.GetXattr(f.op(), f.cred(h), ms.Ino(h.NodeId), name)
 	if err != nil {
 		return 0, status("getxattr", err)
@@ -50,4 +53,24 @@ func (f *FS) SetXAttr(cancel <-chan struct{}, in *fuse.SetXAttrIn, name string, 
 // RemoveXAttr implements fuse.RawFileSystem.
 func (f *FS) RemoveXAttr(cancel <-chan struct{}, h *fuse.InHeader, name string) fuse.Status {
 	return status("removexattr", f.meta.RemoveXattr(f.op(), f.cred(h), ms.Ino(h.NodeId), name))
+}
+
+// knownAbsentXattr answers, from cached attributes, the questions the
+// kernel asks around creates and writes: an inode's attributes say
+// whether it has an access or default ACL or capabilities, which anyone
+// may read.
+func (f *FS) knownAbsentXattr(ino ms.Ino, name string) bool {
+	a := f.coh.cachedAttr(ino)
+	if a == nil {
+		return false
+	}
+	switch name {
+	case "system.posix_acl_access":
+		return !a.HasACL
+	case "system.posix_acl_default":
+		return !a.HasDefaultACL
+	case "security.capability":
+		return !a.HasCaps
+	}
+	return false
 }

@@ -22,13 +22,23 @@ type Caller struct {
 	Hold    bool
 	// Own, if set, is told before the call returns what its transactions
 	// changed: the session's own changes, which it is not sent as
-	// invalidations, so that its cache can drop what they made stale.
+	// invalidations, so that its cache can drop what they made stale, or
+	// keep the attributes they wrote.
 	Own ChangeSink
 }
 
 // ChangeSink takes a call's own changes.
 type ChangeSink interface {
-	OwnChanges(events []callbacks.Event)
+	OwnChanges(changes []OwnChange)
+}
+
+// OwnChange is one change a call made: an event as other sessions get
+// it, and for attributes written (not deleted) their new value.
+type OwnChange struct {
+	_msgpack struct{} `msgpack:",as_array"`
+
+	Event callbacks.Event
+	Attr  *Attr
 }
 
 type callerKey struct{}
@@ -84,7 +94,7 @@ func inoNumbers(inos []Ino) []uint64 {
 
 // noteWrite records what a write of key may change in clients' caches:
 // an inode's attributes or a directory's entry.
-func (t *tx) noteWrite(key []byte) {
+func (t *tx) noteWrite(key, value []byte) {
 	if len(key) < keyInoLen || key[0] != tagShard {
 		return
 	}
@@ -93,6 +103,10 @@ func (t *tx) noteWrite(key []byte) {
 	switch {
 	case key[3] == kAttr && len(key) == keyInoLen:
 		ev = callbacks.Event{Ino: uint64(ino)}
+		if t.attrVals == nil {
+			t.attrVals = map[Ino][]byte{}
+		}
+		t.attrVals[ino] = value // the last write wins; nil for a delete
 	case key[3] == kDentry && len(key) >= keyInoLen+8:
 		_, name := dentryName(key)
 		ev = callbacks.Event{Ino: uint64(ino), Name: name, Entry: true}
@@ -116,8 +130,27 @@ func (t *tx) noteWrite(key []byte) {
 func (t *tx) publish(ctx context.Context) {
 	c := CallerOf(ctx)
 	if c.Own != nil && len(t.events) > 0 {
-		c.Own.OwnChanges(t.events)
+		c.Own.OwnChanges(t.ownChanges())
 	}
 	pending := t.s.callbacks.Publish(c.Session, t.events)
 	t.s.callbacks.WaitAcked(ctx, pending, t.s.opts.InvalidationWait)
+}
+
+// ownChanges are the events with the attributes written.
+func (t *tx) ownChanges() []OwnChange {
+	out := make([]OwnChange, len(t.events))
+	for i, ev := range t.events {
+		out[i].Event = ev
+		if ev.Entry {
+			continue
+		}
+		ino := Ino(ev.Ino)
+		if v := t.attrVals[ino]; v != nil {
+			a := new(Attr)
+			if decode(attrKey(ino), v, a) == nil {
+				out[i].Attr = a
+			}
+		}
+	}
+	return out
 }

@@ -19,7 +19,8 @@ type tx struct {
 	afterCommit []func()
 	// events are what the writes change in clients' caches
 	// (invalidation.go).
-	events []callbacks.Event
+	events   []callbacks.Event
+	attrVals map[Ino][]byte // the attributes written, by inode
 	// setErr is the first error a buffered write returned; update fails
 	// the transaction with it.
 	setErr error
@@ -37,14 +38,14 @@ func (t *tx) onCommit(f func()) { t.afterCommit = append(t.afterCommit, f) }
 // limit, a closed engine) is remembered and fails the transaction when fn
 // returns, which keeps the many writes of an operation readable.
 func (t *tx) mustSet(key, value []byte) {
-	t.noteWrite(key)
+	t.noteWrite(key, value)
 	if err := t.Set(key, value); err != nil && t.setErr == nil {
 		t.setErr = fmt.Errorf("write key %q: %w", key, err)
 	}
 }
 
 func (t *tx) mustDelete(key []byte) {
-	t.noteWrite(key)
+	t.noteWrite(key, nil)
 	if err := t.Delete(key); err != nil && t.setErr == nil {
 		t.setErr = fmt.Errorf("delete key %q: %w", key, err)
 	}

@@ -11,7 +11,6 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	ms "github.com/lis-fs/lis/metaservice"
-	"github.com/lis-fs/lis/metaservice/callbacks"
 )
 
 // callerHeader carries ms.Caller in a call's metadata rather than in every
@@ -21,8 +20,8 @@ import (
 const callerHeader = "lis-caller"
 
 // ownChangesTrailer carries back, for a caller that names its session,
-// what the call's transactions changed (msgpack []callbacks.Event; see
-// metaservice.ChangeSink).
+// what the call's transactions changed (msgpack []metaservice.OwnChange;
+// see metaservice.ChangeSink).
 const ownChangesTrailer = "lis-own-changes-bin"
 
 // withCallerHeader adds ctx's caller, if any, to the outgoing metadata.
@@ -57,13 +56,13 @@ func callerFromHeader(ctx context.Context) context.Context {
 
 // ownChanges collects a call's own changes on the server side.
 type ownChanges struct {
-	mu     sync.Mutex
-	events []callbacks.Event
+	mu      sync.Mutex
+	changes []ms.OwnChange
 }
 
-func (o *ownChanges) OwnChanges(evs []callbacks.Event) {
+func (o *ownChanges) OwnChanges(chs []ms.OwnChange) {
 	o.mu.Lock()
-	o.events = append(o.events, evs...)
+	o.changes = append(o.changes, chs...)
 	o.mu.Unlock()
 }
 
@@ -80,10 +79,10 @@ func collectOwnChanges(ctx context.Context) (context.Context, *ownChanges) {
 }
 
 func sendOwnChanges(ctx context.Context, o *ownChanges) {
-	if o == nil || len(o.events) == 0 {
+	if o == nil || len(o.changes) == 0 {
 		return
 	}
-	b, err := msgpack.Marshal(o.events)
+	b, err := msgpack.Marshal(o.changes)
 	if err == nil {
 		grpc.SetTrailer(ctx, metadata.Pairs(ownChangesTrailer, string(b)))
 	}
@@ -99,9 +98,9 @@ func ownChangesOption(ctx context.Context) (opts []grpc.CallOption, deliver func
 	md := new(metadata.MD)
 	return []grpc.CallOption{grpc.Trailer(md)}, func() {
 		for _, v := range md.Get(ownChangesTrailer) {
-			var evs []callbacks.Event
-			if msgpack.Unmarshal([]byte(v), &evs) == nil {
-				sink.OwnChanges(evs)
+			var chs []ms.OwnChange
+			if msgpack.Unmarshal([]byte(v), &chs) == nil {
+				sink.OwnChanges(chs)
 			}
 		}
 	}

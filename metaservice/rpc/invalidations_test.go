@@ -13,14 +13,23 @@ import (
 )
 
 type sink struct {
-	mu  sync.Mutex
-	evs []callbacks.Event
+	mu    sync.Mutex
+	evs   []callbacks.Event
+	attrs map[ms.Ino]*ms.Attr
 }
 
-func (s *sink) OwnChanges(evs []callbacks.Event) {
+func (s *sink) OwnChanges(chs []ms.OwnChange) {
 	s.mu.Lock()
-	s.evs = append(s.evs, evs...)
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	for _, ch := range chs {
+		s.evs = append(s.evs, ch.Event)
+		if ch.Attr != nil {
+			if s.attrs == nil {
+				s.attrs = map[ms.Ino]*ms.Attr{}
+			}
+			s.attrs[ch.Attr.Ino] = ch.Attr
+		}
+	}
 }
 
 // TestInvalidationsOverTheWire: a session that holds a directory hears of
@@ -48,6 +57,10 @@ func TestInvalidationsOverTheWire(t *testing.T) {
 		require.NoError(t, err)
 		require.Contains(t, own.evs, callbacks.Event{Ino: uint64(ms.RootIno), Name: "made", Entry: true})
 		require.Contains(t, own.evs, callbacks.Event{Ino: uint64(a.Ino)})
+		require.Equal(t, a, own.attrs[a.Ino], "the attributes it wrote")
+		dir, err := e.client.GetAttr(ctx, ms.RootIno)
+		require.NoError(t, err)
+		require.Equal(t, dir, own.attrs[ms.RootIno], "the directory's new attributes")
 
 		b, err := e.client.AwaitInvalidations(ctx, watcher, first.Epoch, first.Seq,
 			[]callbacks.Release{{Ino: uint64(ms.RootIno), N: 1}}, 10*time.Second)
