@@ -83,11 +83,16 @@ func (f *FS) writable(ctx context.Context, of *openFile, idx uint32) (*chunkRef,
 			return nil, err
 		}
 	}
-	ref = newChunkRef(rec, true)
+	return of.knowChunk(idx, rec), nil
+}
+
+// knowChunk records the chunk at idx, leased to this client's dataserver.
+func (of *openFile) knowChunk(idx uint32, rec *ms.ChunkRecord) *chunkRef {
+	ref := newChunkRef(rec, true)
 	of.mu.Lock()
 	of.chunks[idx] = ref
 	of.mu.Unlock()
-	return ref, nil
+	return ref
 }
 
 // acquireLease takes the chunk's lease, waiting (with backoff, bounded by

@@ -8,13 +8,18 @@ import (
 	ms "github.com/lis-fs/lis/metaservice"
 )
 
-// Create implements fuse.RawFileSystem: the inode, its dentry and this
-// session's open of it are one metaservice transaction.
+// Create implements fuse.RawFileSystem: the inode, its dentry, this
+// session's open of it and a new file's first chunk, leased to the local
+// dataserver, are one metaservice transaction.
 func (f *FS) Create(cancel <-chan struct{}, in *fuse.CreateIn, name string, out *fuse.CreateOut) fuse.Status {
 	n := ms.NewNode{Mode: in.Mode, Umask: in.Umask, Exclusive: in.Flags&syscall.O_EXCL != 0}
 	parent := ms.Ino(in.NodeId)
 	call := f.coh.begin(f.op(), f.session.Load())
-	a, err := f.meta.Create(call.ctx, f.cred(&in.InHeader), parent, name, n, f.session.Load())
+	cf, err := f.meta.CreateFile(call.ctx, f.cred(&in.InHeader), parent, name, n, f.session.Load(), f.data.ID(), f.opts.LeaseDuration)
+	var a *ms.Attr
+	if err == nil {
+		a = cf.Attr
+	}
 	long := f.coh.end(call, answered(a, err), parent)
 	if err != nil {
 		return status("create", err)
@@ -22,6 +27,9 @@ func (f *FS) Create(cancel <-chan struct{}, in *fuse.CreateIn, name string, out 
 	f.cacheMade(parent, name, a, long)
 	f.policies.saw(parent, name, a)
 	of, rep, _ := f.files.open(a)
+	if cf.Chunk != nil {
+		of.knowChunk(0, cf.Chunk)
+	}
 	f.openedPolicyFile(of, in.Flags)
 	f.fillEntry(rep, &out.EntryOut, long && f.coh.longEntry(parent, name))
 	out.OpenOut.OpenFlags = openFlags(in.Flags, false)

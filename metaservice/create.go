@@ -57,6 +57,12 @@ func (s *Service) Create(ctx context.Context, c *Cred, parent Ino, name string, 
 }
 
 func (s *Service) create(ctx context.Context, c *Cred, parent Ino, name string, n NewNode, session uint64) (*Attr, error) {
+	return s.createThen(ctx, c, parent, name, n, session, nil)
+}
+
+// createThen is create, with made (if not nil) called in the transaction
+// for an inode it makes (not for an existing file it opens).
+func (s *Service) createThen(ctx context.Context, c *Cred, parent Ino, name string, n NewNode, session uint64, made func(*tx, *Attr)) (*Attr, error) {
 	hold := s.holder(ctx)
 	if err := checkNewName(name); err != nil {
 		return nil, err
@@ -94,6 +100,9 @@ func (s *Service) create(ctx context.Context, c *Cred, parent Ino, name string, 
 		}
 		dir.Mtime, dir.Ctime = t.now, t.now
 		t.putAttr(dir)
+		if made != nil {
+			made(t, out)
+		}
 		if session != 0 {
 			return t.addOpen(ino, session)
 		}

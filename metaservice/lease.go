@@ -58,15 +58,20 @@ func (s *Service) AllocChunk(ctx context.Context, ino Ino, index uint32, ds stri
 	if !created {
 		return c, s.installIfHeld(ctx, c, ds)
 	}
-	// The record is committed: telling its primary of the lease and the
-	// replicas must not stop halfway because the caller went away (an
-	// interrupted write), or the primary would never ship to its copies.
+	return c, s.startChunk(ctx, ino, index, c, ds)
+}
+
+// startChunk tells a new chunk's primary ds of its lease and replicas.
+// The record is committed: that must not stop halfway because the caller
+// went away (an interrupted write), or the primary would never ship to
+// its copies.
+func (s *Service) startChunk(ctx context.Context, ino Ino, index uint32, c *ChunkRecord, ds string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shipTimeout)
 	defer cancel()
-	if err := s.installIfHeld(ctx, c, ds); err != nil || !created || len(c.Replicas) < 2 {
-		return c, err
+	if err := s.installIfHeld(ctx, c, ds); err != nil || len(c.Replicas) < 2 {
+		return err
 	}
-	return c, s.shipTo(ctx, ino, index, c)
+	return s.shipTo(ctx, ino, index, c)
 }
 
 // newChunk creates the record of chunk index of ino, placed by its policy

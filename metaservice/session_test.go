@@ -225,3 +225,31 @@ func testOpenRacesUnlink(t *testing.T, f *fixture) {
 	}
 	f.fsckClean()
 }
+
+// testCreateFile: a file made with its first chunk has the chunk's record,
+// leased to the dataserver asked for; an existing file opened so has none
+// made.
+func testCreateFile(t *testing.T, f *fixture) {
+	f.register("ds1")
+	sid, err := f.s.RegisterSession(f.ctx, SessionInfo{Host: "h"})
+	require.NoError(t, err)
+	cf, err := f.s.CreateFile(f.ctx, alice, RootIno, "small", NewNode{Mode: 0644}, sid, "ds1", time.Minute)
+	require.NoError(t, err)
+	require.NotNil(t, cf.Chunk)
+	require.Equal(t, "ds1", cf.Chunk.Primary)
+	recs, err := f.s.Chunks(f.ctx, cf.Attr.Ino, 0, 1)
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	require.Equal(t, cf.Chunk.ID, recs[0].ID)
+	again, err := f.s.AllocChunk(f.ctx, cf.Attr.Ino, 0, "ds1", time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, cf.Chunk.ID, again.ID, "the first write finds the chunk made")
+
+	existing, err := f.s.CreateFile(f.ctx, alice, RootIno, "small", NewNode{Mode: 0644}, sid, "ds1", time.Minute)
+	require.NoError(t, err)
+	require.Nil(t, existing.Chunk)
+	require.Equal(t, cf.Attr.Ino, existing.Attr.Ino)
+	_, err = f.s.CreateFile(f.ctx, alice, RootIno, "bad", NewNode{Mode: 0644}, sid, "ds1", 2*MaxLease)
+	requireErrno(t, err, syscall.EINVAL)
+	f.fsckClean()
+}

@@ -135,6 +135,7 @@ var suite = map[string]func(t *testing.T, f *fixture){
 	"ACL":                 testACL,
 	"OpenUnlinked":        testOpenUnlinked,
 	"ReleaseOpens":        testReleaseOpens,
+	"CreateFile":          testCreateFile,
 	"OpenDirRemoved":      testOpenDirRemoved,
 	"OpenRacesUnlink":     testOpenRacesUnlink,
 	"SessionReap":         testSessionReap,

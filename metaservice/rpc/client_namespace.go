@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"time"
 
 	ms "github.com/lis-fs/lis/metaservice"
 )
@@ -53,6 +54,16 @@ func (c *Client) Mkdir(ctx context.Context, cr *ms.Cred, parent ms.Ino, name str
 
 func (c *Client) Create(ctx context.Context, cr *ms.Cred, parent ms.Ino, name string, n ms.NewNode, session uint64) (*ms.Attr, error) {
 	return c.create(ctx, "Create", cr, parent, name, n, session)
+}
+
+func (c *Client) CreateFile(ctx context.Context, cr *ms.Cred, parent ms.Ino, name string, n ms.NewNode, session uint64, dataserver string, lease time.Duration) (*ms.CreatedFile, error) {
+	wc, err := cred(cr)
+	if err != nil {
+		return nil, err
+	}
+	return call[createFileReq, ms.CreatedFile](ctx, c, "CreateFile", &createFileReq{Create: createReq{Cred: wc,
+		Parent: parent, Name: name, Mode: n.Mode, Umask: n.Umask, Exclusive: n.Exclusive, Session: session},
+		Dataserver: dataserver, Lease: int64(lease)})
 }
 
 func (c *Client) Symlink(ctx context.Context, cr *ms.Cred, parent ms.Ino, name, target string) (*ms.Attr, error) {

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -33,6 +34,10 @@ func (s *Server) serviceDesc() *grpc.ServiceDesc {
 		}),
 		method(s, "Create", func(ctx context.Context, r *createReq) (*ms.Attr, error) {
 			return m.Create(ctx, r.Cred.cred(), r.Parent, r.Name, r.node(), r.Session)
+		}),
+		method(s, "CreateFile", func(ctx context.Context, r *createFileReq) (*ms.CreatedFile, error) {
+			c := &r.Create
+			return m.CreateFile(ctx, c.Cred.cred(), c.Parent, c.Name, c.node(), c.Session, r.Dataserver, time.Duration(r.Lease))
 		}),
 		method(s, "Symlink", func(ctx context.Context, r *createReq) (*ms.Attr, error) {
 			return m.Symlink(ctx, r.Cred.cred(), r.Parent, r.Name, r.Target)

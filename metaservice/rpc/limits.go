@@ -140,6 +140,13 @@ func (r *chunkReq) check() error {
 	return checkDataserver(r.Dataserver)
 }
 
+func (r *createFileReq) check() error {
+	if err := (&chunkReq{Dataserver: r.Dataserver, Lease: r.Lease}).check(); err != nil {
+		return err
+	}
+	return r.Create.check()
+}
+
 func (r *chunksReq) check() error {
 	if r.To < r.From {
 		return invalid("chunk range [%d, %d)", r.From, r.To)

@@ -53,6 +53,7 @@ type Sessions interface {
 // client and by dataservers.
 type Chunks interface {
 	AllocChunk(ctx context.Context, ino ms.Ino, index uint32, dataserver string, lease time.Duration) (*ms.ChunkRecord, error)
+	CreateFile(ctx context.Context, c *ms.Cred, parent ms.Ino, name string, n ms.NewNode, session uint64, dataserver string, lease time.Duration) (*ms.CreatedFile, error)
 	AcquireLease(ctx context.Context, ino ms.Ino, index uint32, dataserver string, dur time.Duration) (*ms.ChunkRecord, error)
 	Chunks(ctx context.Context, ino ms.Ino, from, to uint32) ([]ms.IndexedChunk, error)
 	CommitWrite(ctx context.Context, ino ms.Ino, size uint64, mtime int64, chunks []ms.ChunkVersion) (*ms.Attr, error)

@@ -207,3 +207,21 @@ func (m *enteredMeta) Flock(ctx context.Context, ino ms.Ino, h ms.LockOwner, typ
 	m.entered <- struct{}{}
 	return m.Meta.Flock(ctx, ino, h, typ, block)
 }
+
+// TestCreateFileOverTheWire: a create that makes the first chunk answers
+// with its record, and its lease is installed on the dataserver.
+func TestCreateFileOverTheWire(t *testing.T) {
+	transports(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		sid, err := e.client.RegisterSession(ctx, ms.SessionInfo{Host: "h"})
+		require.NoError(t, err)
+		cf, err := e.client.CreateFile(ctx, ms.Root, ms.RootIno, "f", ms.NewNode{Mode: 0o644}, sid, "ds1", time.Minute)
+		require.NoError(t, err)
+		require.Equal(t, "ds1", cf.Chunk.Primary)
+		a, err := e.client.GetAttr(ctx, cf.Attr.Ino)
+		require.NoError(t, err)
+		require.Equal(t, a, cf.Attr)
+		_, err = e.client.CreateFile(ctx, ms.Root, ms.RootIno, "g", ms.NewNode{Mode: 0o644}, sid, "ds1", 2*ms.MaxLease)
+		requireErrno(t, err, syscall.EINVAL)
+	})
+}

@@ -69,6 +69,15 @@ type createReq struct {
 	Session   uint64
 }
 
+// createFileReq is a Create that makes the file's first chunk too.
+type createFileReq struct {
+	_msgpack struct{} `msgpack:",as_array"`
+
+	Create     createReq
+	Dataserver string
+	Lease      int64
+}
+
 func (r *createReq) node() ms.NewNode {
 	return ms.NewNode{Mode: r.Mode, Umask: r.Umask, Rdev: r.Rdev, Target: r.Target, Exclusive: r.Exclusive}
 }
