@@ -15,7 +15,11 @@ func (f *FS) Create(cancel <-chan struct{}, in *fuse.CreateIn, name string, out 
 	n := ms.NewNode{Mode: in.Mode, Umask: in.Umask, Exclusive: in.Flags&syscall.O_EXCL != 0}
 	parent := ms.Ino(in.NodeId)
 	call := f.coh.begin(f.op(), f.session.Load())
-	cf, err := f.meta.CreateFile(call.ctx, f.cred(&in.InHeader), parent, name, n, f.session.Load(), f.data.ID(), f.opts.LeaseDuration)
+	ds := ""
+	if f.createHint.chunkAtCreate() {
+		ds = f.data.ID()
+	}
+	cf, err := f.meta.CreateFile(call.ctx, f.cred(&in.InHeader), parent, name, n, f.session.Load(), ds, f.opts.LeaseDuration)
 	var a *ms.Attr
 	if err == nil {
 		a = cf.Attr
@@ -30,6 +34,9 @@ func (f *FS) Create(cancel <-chan struct{}, in *fuse.CreateIn, name string, out 
 	if cf.Chunk != nil {
 		of.knowChunk(0, cf.Chunk)
 	}
+	of.mu.Lock()
+	of.created = a.Size == 0 // made here, or truncated: a file to be written or not
+	of.mu.Unlock()
 	f.openedPolicyFile(of, in.Flags)
 	f.fillEntry(rep, &out.EntryOut, long && f.coh.longEntry(parent, name))
 	out.OpenOut.OpenFlags = openFlags(in.Flags, false)

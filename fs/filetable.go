@@ -103,6 +103,10 @@ type openFile struct {
 	// close must release the closing owner's locks; most files are never
 	// locked, and their closes skip that call.
 	posixLocked bool
+	// created says this client created the file with this open, and
+	// wroteAny that it was written since: what became of it informs the
+	// next creates (createhint.go).
+	created, wroteAny bool
 }
 
 // chunkRef is a chunk the client knows: its id, the version and copies
@@ -160,8 +164,12 @@ func (t *fileTable) release(of *openFile) {
 	}
 	of.mu.Lock()
 	t.closed[of.ino] = of.version()
+	created, wrote := of.created, of.wroteAny
 	of.mu.Unlock()
 	delete(t.files, of.ino)
+	if created && t.f != nil {
+		t.f.createHint.outcome(wrote)
+	}
 }
 
 // wrote records an acknowledged write ending at end into chunk index.
@@ -171,7 +179,7 @@ func (of *openFile) wrote(index uint32, version uint64, blocks uint32, end uint6
 	if !of.dirty {
 		of.since = time.Now()
 	}
-	of.dirty = true
+	of.dirty, of.wroteAny = true, true
 	if end > of.size {
 		of.size = end
 		of.grew = true

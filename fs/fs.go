@@ -116,8 +116,10 @@ type FS struct {
 	dirs     dirStreams
 	dirOpens dirOpens
 	releases *releaseQueue
-	coh      *coherence
-	metrics  clientMetrics
+	// createHint says whether creates make the first chunk at once.
+	createHint createHint
+	coh        *coherence
+	metrics    clientMetrics
 	// kernelNotes feeds the kernel's invalidations to kernelNotifier.
 	kernelNotes chan kernelBatch
 

@@ -22,8 +22,17 @@ type CreatedFile struct {
 // and the commit of its close: two round trips, not three. The chunk is
 // placed by the directory's policy, which a new file inherits. If the
 // lease cannot be installed, the file is answered without its chunk
-// (Chunk nil), and the first write's AllocChunk tries again.
+// (Chunk nil), and the first write's AllocChunk tries again. With no ds
+// it is Create: a client that expects the file to stay empty (touch)
+// makes no chunk a dataserver would have to keep a lease for.
 func (s *Service) CreateFile(ctx context.Context, c *Cred, parent Ino, name string, n NewNode, session uint64, ds string, lease time.Duration) (*CreatedFile, error) {
+	if ds == "" {
+		a, err := s.Create(ctx, c, parent, name, n, session)
+		if err != nil {
+			return nil, err
+		}
+		return &CreatedFile{Attr: a}, nil
+	}
 	if err := checkLease(lease); err != nil {
 		return nil, err
 	}

@@ -251,5 +251,11 @@ func testCreateFile(t *testing.T, f *fixture) {
 	require.Equal(t, cf.Attr.Ino, existing.Attr.Ino)
 	_, err = f.s.CreateFile(f.ctx, alice, RootIno, "bad", NewNode{Mode: 0644}, sid, "ds1", 2*MaxLease)
 	requireErrno(t, err, syscall.EINVAL)
+	plain, err := f.s.CreateFile(f.ctx, alice, RootIno, "empty", NewNode{Mode: 0644}, sid, "", 0)
+	require.NoError(t, err)
+	require.Nil(t, plain.Chunk, "no dataserver: no chunk")
+	recs, err = f.s.Chunks(f.ctx, plain.Attr.Ino, 0, 1)
+	require.NoError(t, err)
+	require.Empty(t, recs)
 	f.fsckClean()
 }

@@ -141,6 +141,9 @@ func (r *chunkReq) check() error {
 }
 
 func (r *createFileReq) check() error {
+	if r.Dataserver == "" { // a plain create
+		return r.Create.check()
+	}
 	if err := (&chunkReq{Dataserver: r.Dataserver, Lease: r.Lease}).check(); err != nil {
 		return err
 	}
