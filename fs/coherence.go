@@ -54,9 +54,14 @@ type holdState struct {
 	kernel bool
 }
 
-// maxLongEntries bounds the names remembered for the kernel (some 100
-// bytes each).
-const maxLongEntries = 1 << 20
+// maxLongEntries bounds the names remembered for the kernel (some 50
+// bytes each), and maxHeld the inodes held (some 25 bytes here and 40 in
+// the metaservice): past them, answers are cached for the short timeouts
+// only, and a directory of a million files costs what it did before.
+const (
+	maxLongEntries = 1 << 18
+	maxHeld        = 1 << 18
+)
 
 func newCoherence(cacheEntries int, cacheBytes int64) *coherence {
 	return &coherence{holds: map[ms.Ino]holdState{}, entries: map[ms.Ino]map[string]struct{}{},
@@ -108,7 +113,13 @@ func (c *coherence) end(h holdingCall, held []ms.Ino, dirs ...ms.Ino) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, ino := range held {
-		st := c.holds[ino]
+		st, ok := c.holds[ino]
+		if !ok && len(c.holds) >= maxHeld {
+			// Over the budget: the hold goes back at once, and the
+			// answer is cached short.
+			c.release = append(c.release, callbacks.Release{Ino: uint64(ino), N: 1})
+			continue
+		}
 		st.n++
 		c.holds[ino] = st
 	}
@@ -116,7 +127,7 @@ func (c *coherence) end(h holdingCall, held []ms.Ino, dirs ...ms.Ino) bool {
 }
 
 // stillLong reports whether an answer about inos, asked for at mark, may
-// still be cached long.
+// still be cached long: they are held, and did not change since.
 func (c *coherence) stillLong(mark answerMark, inos ...ms.Ino) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -128,7 +139,7 @@ func (c *coherence) stillLongLocked(mark answerMark, inos ...ms.Ino) bool {
 		return false
 	}
 	for _, ino := range inos {
-		if c.recent.since(ino, mark.applied, mark.call) {
+		if c.holds[ino].n == 0 || c.recent.since(ino, mark.applied, mark.call) {
 			return false
 		}
 	}
