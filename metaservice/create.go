@@ -104,7 +104,8 @@ func (s *Service) createThen(ctx context.Context, c *Cred, parent Ino, name stri
 			made(t, out)
 		}
 		if session != 0 {
-			return t.addOpen(ino, session)
+			// A new inode has no opens to read first.
+			t.putOpens(ino, openTable{session: 1})
 		}
 		return nil
 	})
