@@ -296,15 +296,17 @@ func TestE2EMetrics(t *testing.T) {
 			moved("perth", `lis_dataserver_replication_raw_bytes_total{peer="tokyo-1"}`)
 	}, 20*time.Second, 200*time.Millisecond, "perth-1 shipped nothing")
 	for _, m := range []struct{ daemon, series string }{
-		{"meta", `lis_metaservice_requests_total{code="OK",method="Create"}`},
+		{"meta", `lis_metaservice_requests_total{code="OK",method="CreateFile"}`},
 		{"meta", `lis_metaservice_request_duration_seconds_count{method="CommitWrite"}`},
 		{"meta", `lis_metaservice_kv_transactions_total`},
 		{"perth", `lis_dataserver_write_bytes_total`},
 		{"perth", `lis_dataserver_requests_total{code="OK",method="SetReplicas"}`},
-		{"mount", `lis_mount_request_duration_seconds_count{method="Meta.Create"}`},
+		{"mount", `lis_mount_request_duration_seconds_count{method="Meta.CreateFile"}`},
 	} {
 		require.True(t, moved(m.daemon, m.series), "%s: %s did not move", m.daemon, m.series)
 	}
+	require.Equal(t, 1.0, scrape(t, c.metrics["mount"])[`lis_client_invalidation_stream_up`],
+		"the mount's invalidation stream is live")
 	after := scrape(t, c.metrics["meta"])
 	require.Equal(t, 3.0, after[`lis_metaservice_dataservers{state="up"}`])
 	require.Equal(t, 1.0, after[`lis_metaservice_sessions`])
