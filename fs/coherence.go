@@ -59,8 +59,8 @@ type holdState struct {
 // the metaservice): past them, answers are cached for the short timeouts
 // only, and a directory of a million files costs what it did before.
 const (
-	maxLongEntries = 1 << 18
-	maxHeld        = 1 << 18
+	maxLongEntries = 1 << 17
+	maxHeld        = 1 << 17
 )
 
 func newCoherence(cacheEntries int, cacheBytes int64) *coherence {

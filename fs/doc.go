@@ -2,20 +2,25 @@
 // (fuse.RawFileSystem) to the metaservice (namespace, attributes, locks,
 // chunk records) and to the co-located dataserver (chunk data).
 //
-// The client keeps no per-node state that the kernel's lookup counts
-// would have to manage: inode numbers are the metaservice's, stable for
-// the life of the inode, so FORGET is a no-op. What it does keep is per
-// open inode: the chunk table and the write state (which chunks were
-// written, to which versions, and how far the file grew). Writes go to the
+// Inode numbers are the metaservice's, stable for the life of the inode.
+// Per inode the kernel holds, the client keeps its holds with the
+// metaservice (coherence.go), given back at FORGET; per open inode, the
+// chunk table and the write state (which chunks were written, to which
+// versions, and how far the file grew). Writes go to the
 // local dataserver and return at its acknowledgement; size, mtime and
 // chunk versions are committed to the metaservice at flush, fsync and
 // release and every CommitInterval while a file is being written, never
 // per write. fsync returns once the dataserver has synced the journal and
 // the metaservice has the file's metadata durable.
 //
-// Consistency: entries and attributes are cached in the kernel for
-// EntryTimeout/AttrTimeout. Open always fetches fresh attributes from the
-// metaservice (close-to-open): a client that opens a file after another
+// Metadata cache (coherence.go, invalidate.go, metacache.go): the
+// metaservice tells this session of every change to what it holds, so
+// the kernel caches names, absent names, attributes and listings for
+// CacheTimeout, and the client keeps its own LRU of attributes and names
+// that answers once the kernel evicted them; while that stream of
+// invalidations is lost, the kernel caches for EntryTimeout/AttrTimeout
+// only. Open always fetches fresh attributes from the metaservice
+// (close-to-open): a client that opens a file after another
 // closed it sees the new size and content, because the page cache is only
 // kept when the content generation did not change. The kernel's writeback
 // cache makes the kernel trust its own idea of a file's size, which breaks

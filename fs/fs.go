@@ -29,7 +29,7 @@ type Options struct {
 	// Default 10 minutes; negative: never cache long (no stream).
 	CacheTimeout time.Duration
 	// CacheEntries and CacheBytes bound the client's own metadata cache
-	// (metacache.go); defaults 100,000 entries and 64 MiB, negative for
+	// (metacache.go); defaults 50,000 entries and 32 MiB, negative for
 	// none.
 	CacheEntries int
 	CacheBytes   int64
@@ -79,10 +79,10 @@ func (o *Options) setDefaults() {
 	}
 	def(&o.CacheTimeout, 10*time.Minute)
 	if o.CacheEntries == 0 {
-		o.CacheEntries = 100_000
+		o.CacheEntries = 50_000
 	}
 	if o.CacheBytes == 0 {
-		o.CacheBytes = 64 << 20
+		o.CacheBytes = 32 << 20
 	}
 	def(&o.InvalidationPoll, 5*time.Second)
 	def(&o.CommitInterval, 3*time.Second)

@@ -106,21 +106,10 @@ func New(opts Options) *Table {
 		holds: map[uint64]holders{}, sessions: map[uint64]*session{}}
 }
 
-// Hold counts one hold of each of inos by sid. Zero sid or inode numbers
-// hold nothing.
-func (t *Table) Hold(sid uint64, inos ...uint64) {
-	if sid == 0 {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.session(sid)
-	for _, ino := range inos {
-		if ino != 0 {
-			t.holds[ino] = t.holds[ino].add(sid, 1)
-		}
-	}
-}
+// Hold counts one hold of each of inos by sid, for an answer read now
+// (HoldSince tells of changes since an earlier read). Zero sid or inode
+// numbers hold nothing.
+func (t *Table) Hold(sid uint64, inos ...uint64) { t.HoldSince(sid, t.Mark(), inos, nil) }
 
 // Release gives back holds sid counted. Giving back more than it holds
 // drops its hold.
