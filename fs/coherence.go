@@ -59,8 +59,8 @@ type holdState struct {
 // the metaservice): past them, answers are cached for the short timeouts
 // only, and a directory of a million files costs what it did before.
 const (
-	maxLongEntries = 1 << 17
-	maxHeld        = 1 << 17
+	maxLongEntries = 1 << 16
+	maxHeld        = 1 << 16
 )
 
 func newCoherence(cacheEntries int, cacheBytes int64) *coherence {
@@ -153,13 +153,15 @@ func (c *coherence) isHeld(ino ms.Ino) bool {
 	return c.up && c.holds[ino].n > 0
 }
 
-// kernelGot records that the kernel took a reference to ino.
+// kernelGot records that the kernel took a reference to a held ino (an
+// inode not held has no hold to give back when the kernel forgets it).
 func (c *coherence) kernelGot(ino ms.Ino) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st := c.holds[ino]
-	st.kernel = true
-	c.holds[ino] = st
+	if st, ok := c.holds[ino]; ok {
+		st.kernel = true
+		c.holds[ino] = st
+	}
 }
 
 // forgot records that the kernel forgot ino: its names went with it, if

@@ -51,6 +51,10 @@ type cachedNames struct {
 const (
 	attrItemSize = 256 // an Attr, its list element and map entry
 	nameSize     = 48  // a name's map entry, past its bytes
+	// maxDirNames bounds the names kept of one directory: a directory of
+	// a million files would otherwise take the whole cache, and its
+	// listing is no use for answering absent names unless it is whole.
+	maxDirNames = 16384
 )
 
 func newMetaCache(maxEntries int, maxBytes int64) *metaCache {
@@ -123,11 +127,15 @@ func (m *metaCache) setName(dir ms.Ino, name string, ino ms.Ino, create bool) []
 		return nil
 	}
 	d, evicted := m.names(dir)
+	delete(d.uncertain, name)
 	if _, ok := d.names[name]; !ok {
+		if len(d.names) >= maxDirNames {
+			d.complete = false // a name it does not keep
+			return evicted
+		}
 		m.grow(dir, int64(len(name))+nameSize)
 	}
 	d.names[name] = ino
-	delete(d.uncertain, name)
 	return append(evicted, m.evict()...)
 }
 
