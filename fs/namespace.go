@@ -18,6 +18,9 @@ func (f *FS) Lookup(cancel <-chan struct{}, h *fuse.InHeader, name string, out *
 		return status("lookup", err)
 	}
 	a, known := f.coh.cachedLookup(parent, name)
+	if a != nil && f.files.get(a.Ino) != nil {
+		known = false // open here: its size is in flux, ask (attrview.go)
+	}
 	long := known
 	var err error
 	if !known {
@@ -78,7 +81,9 @@ func (f *FS) Forget(nodeid, nlookup uint64) {
 
 // GetAttr implements fuse.RawFileSystem.
 func (f *FS) GetAttr(cancel <-chan struct{}, in *fuse.GetAttrIn, out *fuse.AttrOut) fuse.Status {
-	if a := f.coh.cachedAttr(ms.Ino(in.NodeId)); a != nil {
+	// A file open here has its size in flux: the metaservice's answer,
+	// merged with this client's writes, is the one to give.
+	if a := f.coh.cachedAttr(ms.Ino(in.NodeId)); a != nil && f.files.get(a.Ino) == nil {
 		f.fillAttrOut(f.files.overlay(a), out, true)
 		return fuse.OK
 	}
